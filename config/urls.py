@@ -1,0 +1,19 @@
+from django.contrib import admin
+from django.urls import include, path
+from django.views.generic import RedirectView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from runtime_errors.urls import api_urlpatterns
+
+urlpatterns = [
+    path("", RedirectView.as_view(pattern_name="runtime_errors:dashboard")),
+    path("admin/", admin.site.urls),
+    path("staff/", include("runtime_errors.urls")),
+    path("api/v1/", include((api_urlpatterns, "api"))),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path(
+        "api/schema/docs/",
+        SpectacularSwaggerView.as_view(url_name="schema"),
+        name="schema-docs",
+    ),
+]

@@ -1,0 +1,70 @@
+"""Admin for superusers: the journal and the ingest keys."""
+
+from django.contrib import admin, messages
+from rest_framework_api_key.admin import APIKeyModelAdmin
+
+from . import services
+from .models import IngestKey, RuntimeError
+
+
+class ViewedFilter(admin.SimpleListFilter):
+    title = "viewed"
+    parameter_name = "viewed"
+
+    def lookups(self, request, model_admin):
+        return [("no", "Active"), ("yes", "Viewed")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "no":
+            return queryset.filter(viewed_at__isnull=True)
+        if self.value() == "yes":
+            return queryset.filter(viewed_at__isnull=False)
+        return queryset
+
+
+@admin.register(RuntimeError)
+class RuntimeErrorAdmin(admin.ModelAdmin):
+    list_display = [
+        "id",
+        "level",
+        "source",
+        "first_line",
+        "occurrences",
+        "last_seen_at",
+        "run_id",
+        "viewed_at",
+    ]
+    list_filter = ["level", "source", ViewedFilter]
+    search_fields = ["message", "source", "run_id", "correlation_id", "fingerprint"]
+    ordering = ["-last_seen_at", "-id"]
+    date_hierarchy = "last_seen_at"
+    actions = ["mark_viewed"]
+    list_select_related = ["viewed_by"]
+    readonly_fields = [
+        field.name for field in RuntimeError._meta.get_fields() if field.concrete
+    ]
+
+    @admin.display(description="message")
+    def first_line(self, error):
+        return error.first_line[:120]
+
+    @admin.action(description="Mark selected errors viewed")
+    def mark_viewed(self, request, queryset):
+        ids = list(queryset.filter(viewed_at__isnull=True).values_list("id", flat=True))
+        result = services.mark_viewed(ids=ids, user=request.user)
+        self.message_user(
+            request, f"Marked {len(result.viewed)} errors viewed.", messages.SUCCESS
+        )
+
+    def has_add_permission(self, request):
+        return False
+
+
+@admin.register(IngestKey)
+class IngestKeyAdmin(APIKeyModelAdmin):
+    list_display = [*APIKeyModelAdmin.list_display, "last_used_at", "sentry_public_key"]
+    readonly_fields = [
+        *APIKeyModelAdmin.readonly_fields,
+        "last_used_at",
+        "sentry_public_key",
+    ]

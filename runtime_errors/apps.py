@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class RuntimeErrorsConfig(AppConfig):
+    name = "runtime_errors"
+    verbose_name = "Runtime errors"
+    default_auto_field = "django.db.models.BigAutoField"

@@ -1,0 +1,64 @@
+"""The staff alert socket."""
+
+import logging
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+
+from .push import STAFF_GROUP, stack_message
+
+logger = logging.getLogger(__name__)
+
+REFUSED = 4403
+
+
+class StaffAlertConsumer(AsyncJsonWebsocketConsumer):
+    """Send staff the alert stack on connect and every change after it."""
+
+    joined = False
+
+    async def connect(self):
+        """Called on the handshake: refuse anyone who is not staff."""
+        user = self.scope.get("user")
+        if not (user and user.is_active and user.is_staff):
+            logger.warning(
+                "Refused a staff alert socket from %s: not a staff session.",
+                _client_of(self.scope),
+            )
+            await self.close(code=REFUSED)
+            return
+
+        await self.channel_layer.group_add(STAFF_GROUP, self.channel_name)
+        self.joined = True
+        await self.accept()
+        await self.send_json(await _snapshot())
+
+    async def disconnect(self, code):
+        """Called when the socket closes, whether or not it was accepted."""
+        if self.joined:
+            self.joined = False
+            await self.channel_layer.group_discard(STAFF_GROUP, self.channel_name)
+
+    async def receive_json(self, content, **kwargs):
+        """Called on a client message: only a resync request is understood."""
+        if isinstance(content, dict) and content.get("type") == "resync":
+            await self.send_json(await _snapshot())
+
+    async def runtime_error_created(self, message):
+        await self.send_json(message)
+
+    async def runtime_error_updated(self, message):
+        await self.send_json(message)
+
+    async def runtime_error_viewed(self, message):
+        await self.send_json(message)
+
+
+@database_sync_to_async
+def _snapshot():
+    return stack_message("snapshot")
+
+
+def _client_of(scope):
+    client = scope.get("client") or ("unknown", 0)
+    return client[0]

@@ -1,0 +1,88 @@
+"""The history's filters, shared by the staff API and the dashboard."""
+
+import datetime as dt
+
+import django_filters
+from django import forms
+from django.core.exceptions import ValidationError
+
+from .models import Level, RuntimeError
+
+STATUS_CHOICES = [("active", "Active"), ("viewed", "Viewed"), ("all", "All")]
+
+
+class UTCDateTimeField(forms.CharField):
+    """An ISO 8601 date-time; without an offset it is read as UTC."""
+
+    def to_python(self, value):
+        value = super().to_python(value)
+        if not value:
+            return None
+        try:
+            moment = dt.datetime.fromisoformat(value)
+        except ValueError:
+            raise ValidationError(
+                "Enter an ISO 8601 date-time, such as 2024-05-01T10:00:00Z.",
+                code="invalid",
+            ) from None
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=dt.UTC)
+        return moment.astimezone(dt.UTC)
+
+
+class UTCDateTimeFilter(django_filters.Filter):
+    field_class = UTCDateTimeField
+
+
+class RuntimeErrorFilter(django_filters.FilterSet):
+    status = django_filters.ChoiceFilter(
+        choices=STATUS_CHOICES, method="filter_status", empty_label="Active"
+    )
+    level = django_filters.MultipleChoiceFilter(choices=Level.choices)
+    source = django_filters.CharFilter()
+    stage = django_filters.CharFilter()
+    run_id = django_filters.CharFilter()
+    task_id = django_filters.CharFilter()
+    correlation_id = django_filters.CharFilter()
+    project = django_filters.CharFilter()
+    namespace = django_filters.CharFilter()
+    job = django_filters.CharFilter()
+    fingerprint = django_filters.CharFilter()
+    since = UTCDateTimeFilter(
+        field_name="last_seen_at", lookup_expr="gte", label="Since (UTC)"
+    )
+    until = UTCDateTimeFilter(
+        field_name="last_seen_at", lookup_expr="lt", label="Until (UTC)"
+    )
+    q = django_filters.CharFilter(
+        field_name="message", lookup_expr="icontains", label="Message contains"
+    )
+    ordering = django_filters.OrderingFilter(
+        fields=(
+            ("last_seen_at", "last_seen_at"),
+            ("first_seen_at", "first_seen_at"),
+            ("occurrences", "occurrences"),
+            ("severity", "level"),
+        ),
+    )
+
+    class Meta:
+        model = RuntimeError
+        fields = []
+
+    def filter_queryset(self, queryset):
+        # Status defaults to active, which a filter method alone cannot do:
+        # django-filter skips methods for empty values.
+        if not self.form.cleaned_data.get("status"):
+            queryset = queryset.filter(viewed_at__isnull=True)
+        queryset = super().filter_queryset(queryset)
+        if self.form.cleaned_data.get("ordering"):
+            queryset = queryset.order_by(*queryset.query.order_by, "-id")
+        return queryset
+
+    def filter_status(self, queryset, name, value):
+        if value == "active":
+            return queryset.filter(viewed_at__isnull=True)
+        if value == "viewed":
+            return queryset.filter(viewed_at__isnull=False)
+        return queryset

@@ -1,0 +1,22 @@
+"""Reads from the journal: the active feed and the history."""
+
+from .models import RuntimeError
+
+FEED_SIZE = 5
+NEWEST_FIRST = ("-last_seen_at", "-id")
+
+
+def runtime_error_list(*, status="active"):
+    """Return errors by status (active, viewed or all), newest first."""
+    queryset = RuntimeError.objects.select_related("viewed_by").order_by(*NEWEST_FIRST)
+    if status == "active":
+        return queryset.filter(viewed_at__isnull=True)
+    if status == "viewed":
+        return queryset.filter(viewed_at__isnull=False)
+    return queryset
+
+
+def runtime_error_feed(*, size=FEED_SIZE):
+    """Return (active_count, the newest active errors)."""
+    active = runtime_error_list(status="active")
+    return active.count(), list(active[:size])

@@ -1,0 +1,144 @@
+"""API shapes: the record as served and pushed, and the ingest body."""
+
+import datetime as dt
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from . import reports
+from .links import context_links
+from .models import CONTEXT_FIELDS, RuntimeError
+
+
+class UTCDateTimeField(serializers.DateTimeField):
+    """A date-time always written in UTC, whatever TIME_ZONE says."""
+
+    def __init__(self, **kwargs):
+        super().__init__(default_timezone=dt.UTC, **kwargs)
+
+    def to_representation(self, value):
+        if value is None:
+            return None
+        return value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+
+
+class ViewerSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    username = serializers.CharField()
+
+
+class RuntimeErrorSerializer(serializers.ModelSerializer):
+    """A journal record as the staff API serves it and pushes carry it."""
+
+    occurred_at = UTCDateTimeField()
+    first_seen_at = UTCDateTimeField()
+    last_seen_at = UTCDateTimeField()
+    viewed_at = UTCDateTimeField(allow_null=True)
+    viewed_by = ViewerSerializer(allow_null=True)
+    url = serializers.SerializerMethodField()
+    links = serializers.SerializerMethodField()
+
+    class Meta:
+        model = RuntimeError
+        fields = [
+            "id",
+            "level",
+            "source",
+            "stage",
+            "message",
+            "stack",
+            "payload",
+            "fingerprint",
+            "occurrences",
+            "occurred_at",
+            "first_seen_at",
+            "last_seen_at",
+            *CONTEXT_FIELDS,
+            "viewed_at",
+            "viewed_by",
+            "url",
+            "links",
+        ]
+        read_only_fields = fields
+
+    def get_url(self, error) -> str:
+        return error.get_absolute_url()
+
+    @extend_schema_field(
+        {
+            "type": "object",
+            "additionalProperties": {"type": "string"},
+            "description": "URL per context field present.",
+        }
+    )
+    def get_links(self, error):
+        return context_links(error)
+
+
+def serialize_errors(errors):
+    """Return records as plain JSON-ready dicts."""
+    return RuntimeErrorSerializer(errors, many=True).data
+
+
+class IngestReportSerializer(serializers.Serializer):
+    """One report, as services send it (documentation of the body)."""
+
+    level = serializers.CharField(
+        help_text=(
+            "debug, info, warning, error or critical, any case; aliases warn, "
+            "err, fatal, exception; or logging's numbers 10-50."
+        )
+    )
+    source = serializers.CharField(help_text="The reporting service, 100 bytes.")
+    message = serializers.CharField(help_text="Cut with a marker past 8 KiB.")
+    stack = serializers.CharField(
+        required=False, help_text="Head and tail kept past 64 KiB."
+    )
+    payload = serializers.DictField(
+        required=False, help_text="A JSON object, 64 KiB and 20 levels at most."
+    )
+    occurred_at = serializers.CharField(
+        required=False,
+        help_text="ISO 8601 (UTC without an offset) or epoch seconds.",
+    )
+    fingerprint = serializers.JSONField(
+        required=False,
+        help_text="A string, or a list of strings that may hold {{ default }}.",
+    )
+    stage = serializers.CharField(required=False, max_length=200)
+    correlation_id = serializers.CharField(required=False, max_length=200)
+    run_id = serializers.CharField(required=False, max_length=200)
+    task_id = serializers.CharField(required=False, max_length=200)
+    project = serializers.CharField(required=False, max_length=200)
+    namespace = serializers.CharField(required=False, max_length=200)
+    job = serializers.CharField(required=False, max_length=200)
+
+
+class IngestResultSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    fingerprint = serializers.CharField()
+    occurrences = serializers.IntegerField()
+    created = serializers.BooleanField()
+
+
+class IngestBatchResultSerializer(serializers.Serializer):
+    results = IngestResultSerializer(many=True)
+
+
+class FeedSerializer(serializers.Serializer):
+    active_count = serializers.IntegerField()
+    results = RuntimeErrorSerializer(many=True)
+
+
+class BulkViewedRequestSerializer(serializers.Serializer):
+    ids = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=2**63 - 1),
+        max_length=reports.MAX_BATCH,
+        allow_empty=False,
+    )
+
+
+class BulkViewedResultSerializer(serializers.Serializer):
+    viewed = serializers.ListField(child=serializers.IntegerField())
+    already_viewed = serializers.ListField(child=serializers.IntegerField())
+    not_found = serializers.ListField(child=serializers.IntegerField())

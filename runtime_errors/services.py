@@ -1,0 +1,233 @@
+"""Writes to the journal: ingest reports, mark errors viewed.
+
+Both are single SQL statements so that concurrent writers need no
+read-modify-write: grouping is an upsert against the partial unique index on
+active fingerprints, and marking viewed is an update that returns the rows
+it changed. Pushes go out after the transaction commits.
+"""
+
+import dataclasses
+import logging
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from . import push
+from .models import RuntimeError
+
+logger = logging.getLogger(__name__)
+
+_COLUMNS = (
+    "level",
+    "severity",
+    "source",
+    "stage",
+    "message",
+    "stack",
+    "payload",
+    "fingerprint",
+    "occurrences",
+    "occurred_at",
+    "first_seen_at",
+    "last_seen_at",
+    "correlation_id",
+    "run_id",
+    "task_id",
+    "project",
+    "namespace",
+    "job",
+)
+
+# Columns a repeat overwrites with the newest report's values.
+_NEWEST_WINS = (
+    "source",
+    "stage",
+    "message",
+    "stack",
+    "payload",
+    "occurred_at",
+    "last_seen_at",
+    "correlation_id",
+    "run_id",
+    "task_id",
+    "project",
+    "namespace",
+    "job",
+)
+
+_TABLE = RuntimeError._meta.db_table
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Ingested:
+    id: int
+    fingerprint: str
+    occurrences: int
+    created: bool
+
+
+@dataclasses.dataclass(slots=True)
+class _Group:
+    newest: object
+    count: int
+    severity: int
+    level: str
+
+
+def ingest_reports(*, reports, now=None):
+    """Store reports, grouping repeats into active rows; return one result
+    per report, in order."""
+    now = now or timezone.now()
+    groups = _fold(reports)
+
+    with transaction.atomic():
+        rows = _upsert(groups, now=now)
+        created = [row_id for row_id, _, _, is_new in rows.values() if is_new]
+        updated = [row_id for row_id, _, _, is_new in rows.values() if not is_new]
+        transaction.on_commit(
+            lambda: push.publish_ingested(created_ids=created, updated_ids=updated)
+        )
+
+    return _results(reports, rows)
+
+
+def _fold(reports):
+    # A batch is folded first: one row per fingerprint, the last report's
+    # values, the highest level, and the number of reports it stands for.
+    groups = {}
+    for report in reports:
+        group = groups.get(report.fingerprint)
+        if group is None:
+            groups[report.fingerprint] = _Group(
+                report, 1, report.severity, report.level
+            )
+            continue
+        group.newest = report
+        group.count += 1
+        if report.severity > group.severity:
+            group.severity, group.level = report.severity, report.level
+    return groups
+
+
+def _upsert(groups, *, now):
+    # Sorting by fingerprint makes concurrent batches lock rows in the same
+    # order, so that they cannot deadlock each other.
+    ordered = sorted(groups.items())
+    fields = [RuntimeError._meta.get_field(name) for name in _COLUMNS]
+    params = []
+    for fingerprint, group in ordered:
+        values = _row_values(fingerprint, group, now=now)
+        params.extend(
+            field.get_db_prep_save(value, connection)
+            for field, value in zip(fields, values, strict=True)
+        )
+
+    with connection.cursor() as cursor:
+        cursor.execute(_upsert_sql(len(ordered)), params)
+        returned = cursor.fetchall()
+
+    counts = {fingerprint: group.count for fingerprint, group in ordered}
+    return {
+        fingerprint: (row_id, fingerprint, total, total == counts[fingerprint])
+        for row_id, fingerprint, total in returned
+    }
+
+
+def _row_values(fingerprint, group, *, now):
+    report = group.newest
+    return (
+        group.level,
+        group.severity,
+        report.source,
+        report.stage,
+        report.message,
+        report.stack,
+        report.payload,
+        fingerprint,
+        group.count,
+        report.occurred_at,
+        now,
+        now,
+        report.correlation_id,
+        report.run_id,
+        report.task_id,
+        report.project,
+        report.namespace,
+        report.job,
+    )
+
+
+def _upsert_sql(row_count):
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(name) for name in _COLUMNS)
+    row = "(" + ", ".join(["%s"] * len(_COLUMNS)) + ")"
+    table = quote(_TABLE)
+    newest = ", ".join(f"{quote(c)} = excluded.{quote(c)}" for c in _NEWEST_WINS)
+    higher = f"excluded.severity > {table}.severity"
+    return (
+        f"INSERT INTO {table} ({columns}) VALUES {', '.join([row] * row_count)} "
+        f"ON CONFLICT (fingerprint) WHERE viewed_at IS NULL DO UPDATE SET "
+        f"occurrences = {table}.occurrences + excluded.occurrences, {newest}, "
+        f"level = CASE WHEN {higher} THEN excluded.level "
+        f"ELSE {table}.level END, "
+        f"severity = CASE WHEN {higher} THEN excluded.severity "
+        f"ELSE {table}.severity END "
+        f"RETURNING id, fingerprint, occurrences"
+    )
+
+
+def _results(reports, rows):
+    results, seen = [], set()
+    for report in reports:
+        row_id, fingerprint, occurrences, is_new = rows[report.fingerprint]
+        results.append(
+            Ingested(
+                id=row_id,
+                fingerprint=fingerprint,
+                occurrences=occurrences,
+                created=is_new and fingerprint not in seen,
+            )
+        )
+        seen.add(fingerprint)
+    return results
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Viewed:
+    viewed: list
+    already_viewed: list
+    not_found: list
+
+
+def mark_viewed(*, ids, user, now=None):
+    """Mark active errors viewed by user; the first viewer and time stay."""
+    now = now or timezone.now()
+    ids = list(dict.fromkeys(ids))
+    if not ids:
+        return Viewed([], [], [])
+
+    quote = connection.ops.quote_name
+    placeholders = ", ".join(["%s"] * len(ids))
+    sql = (
+        f"UPDATE {quote(_TABLE)} SET viewed_at = %s, viewed_by_id = %s "
+        f"WHERE id IN ({placeholders}) AND viewed_at IS NULL RETURNING id"
+    )
+    viewed_at = RuntimeError._meta.get_field("viewed_at")
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute(
+                sql, [viewed_at.get_db_prep_save(now, connection), user.pk, *ids]
+            )
+            newly = {row[0] for row in cursor.fetchall()}
+        existing = set(
+            RuntimeError.objects.filter(id__in=ids).values_list("id", flat=True)
+        )
+        if newly:
+            marked = sorted(newly)
+            transaction.on_commit(lambda: push.publish_viewed(ids=marked))
+
+    return Viewed(
+        viewed=[i for i in ids if i in newly],
+        already_viewed=[i for i in ids if i in existing and i not in newly],
+        not_found=[i for i in ids if i not in existing],
+    )
