@@ -8,6 +8,8 @@ from rest_framework.test import APIClient
 
 from runtime_errors.models import IngestKey
 
+from .live import live_servers  # noqa: F401 - a fixture for every test module
+
 INGEST_URL = "/api/v1/ingest/runtime-errors/"
 STAFF_URL = "/api/v1/staff/runtime-errors/"
 FEED_URL = "/api/v1/staff/runtime-errors/feed/"
