@@ -8,6 +8,9 @@ from environs import Env
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = Env()
+# A local .env (written by `make run`) keeps manage.py commands in a
+# development checkout on the same settings as the server.
+env.read_env(BASE_DIR / ".env", recurse=False)
 
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
 
@@ -42,6 +45,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "channels",
+    "servestatic",
     "runtime_errors",
 ]
 

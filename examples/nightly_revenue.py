@@ -60,6 +60,13 @@ def report_failure(error, *, run_id):
 
 
 def main():
+    if not os.environ.get("JOURNAL_KEY"):
+        print(
+            "Set JOURNAL_KEY to an ingest key "
+            "(python manage.py create_ingest_key nightly-revenue).",
+            file=sys.stderr,
+        )
+        return 2
     run_id = os.environ.get("RUN_ID") or f"nightly-{uuid.uuid4().hex[:12]}"
     try:
         totals = revenue_by_customer(ORDERS)
