@@ -16,7 +16,7 @@ import traceback
 import uuid
 from collections import defaultdict
 from datetime import UTC, datetime
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 import httpx
@@ -30,8 +30,18 @@ def revenue_by_customer(path):
     totals = defaultdict(Decimal)
     with path.open(newline="") as export:
         for row in csv.DictReader(export):
-            totals[row["customer"]] += int(row["quantity"]) * Decimal(row["unit_price"])
+            totals[row["customer"]] += int(row["quantity"]) * parse_price(row)
     return dict(totals)
+
+
+def parse_price(row):
+    """Return an order row's unit price as a Decimal."""
+    try:
+        return Decimal(row["unit_price"])
+    except InvalidOperation as error:
+        raise ValueError(
+            f"order {row['order_id']}: unit price {row['unit_price']!r} is not a number"
+        ) from error
 
 
 def report_failure(error, *, run_id):

@@ -36,7 +36,10 @@ class UTCDateTimeFilter(django_filters.Filter):
 
 class RuntimeErrorFilter(django_filters.FilterSet):
     status = django_filters.ChoiceFilter(
-        choices=STATUS_CHOICES, method="filter_status", empty_label="Active"
+        choices=STATUS_CHOICES,
+        method="filter_status",
+        empty_label="Active",
+        label="Status",
     )
     level = django_filters.MultipleChoiceFilter(choices=Level.choices)
     source = django_filters.CharFilter()
