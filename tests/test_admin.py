@@ -1,0 +1,97 @@
+"""Superusers manage errors and ingest keys in Django admin."""
+
+import pytest
+from django.contrib.auth import get_user_model
+
+from runtime_errors.models import IngestKey, RuntimeError
+
+from .conftest import post_json, report
+
+pytestmark = pytest.mark.django_db
+
+CHANGELIST = "/admin/runtime_errors/runtimeerror/"
+
+
+@pytest.fixture
+def superuser_client(client):
+    user = get_user_model().objects.create_superuser(username="root", password="x")
+    client.force_login(user)
+    return client
+
+
+def test_changelist_filters_by_level_source_and_viewed(superuser_client, ingest_client):
+    post_json(ingest_client, report(source="billing", level="critical"))
+    post_json(ingest_client, report(source="search", level="warning"))
+
+    by_level = superuser_client.get(CHANGELIST, {"level__exact": "critical"})
+    by_source = superuser_client.get(CHANGELIST, {"source__exact": "search"})
+    active = superuser_client.get(CHANGELIST, {"viewed": "no"})
+    viewed = superuser_client.get(CHANGELIST, {"viewed": "yes"})
+    searched = superuser_client.get(CHANGELIST, {"q": "invoice"})
+
+    assert by_level.status_code == 200
+    assert by_level.context["cl"].result_count == 1
+    assert by_source.context["cl"].result_count == 1
+    assert active.context["cl"].result_count == 2
+    assert viewed.context["cl"].result_count == 0
+    assert searched.context["cl"].result_count == 2
+
+
+def test_mark_viewed_action_marks_the_selected_errors(superuser_client, ingest_client):
+    chosen = post_json(ingest_client, report(message="first kind")).json()["id"]
+    other = post_json(ingest_client, report(message="second kind")).json()["id"]
+
+    response = superuser_client.post(
+        CHANGELIST, {"action": "mark_viewed", "_selected_action": [chosen]}
+    )
+
+    assert response.status_code == 302
+    assert RuntimeError.objects.get(pk=chosen).viewed_by.username == "root"
+    assert RuntimeError.objects.get(pk=other).viewed_at is None
+
+
+def test_error_change_page_is_read_only(superuser_client, ingest_client):
+    error_id = post_json(ingest_client, report()).json()["id"]
+
+    page = superuser_client.get(f"{CHANGELIST}{error_id}/change/")
+
+    assert page.status_code == 200
+    assert b"invoice 17 failed to render" in page.content
+    assert b'name="message"' not in page.content
+
+
+def test_key_admin_shows_last_use_and_revoking_stops_the_key(
+    superuser_client, ingest_client, ingest_key
+):
+    post_json(ingest_client, report())
+    key = IngestKey.objects.get()
+    listing = superuser_client.get("/admin/runtime_errors/ingestkey/")
+
+    key.revoked = True
+    key.save()
+    refused = post_json(ingest_client, report())
+
+    assert key.last_used_at is not None
+    assert listing.status_code == 200
+    assert key.prefix.encode() in listing.content
+    assert refused.status_code == 401
+
+
+def test_create_ingest_key_prints_a_working_key_once(client, db, capsys):
+    from django.core.management import call_command
+
+    call_command("create_ingest_key", "deploy-pipeline")
+    printed = capsys.readouterr()
+    key = printed.out.strip()
+
+    response = client.post(
+        "/api/v1/ingest/runtime-errors/",
+        data=report(),
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Api-Key {key}",
+    )
+
+    assert response.status_code == 201
+    stored = IngestKey.objects.get(name="deploy-pipeline")
+    assert key not in (stored.hashed_key, stored.id)
+    assert "not shown again" in printed.err
