@@ -59,7 +59,9 @@ def run(options):
                 flapping_report(random.choice(sources), sent + i) for i in range(size)
             ]
             if new_every and requests % new_every == new_every - 1:
-                body.append({**body[0], "fingerprint": [str(uuid.uuid4())]})
+                body.append(
+                    {**body[0], "source": "new", "fingerprint": [str(uuid.uuid4())]}
+                )
             response = client.post(urls[requests % len(urls)] + INGEST_PATH, json=body)
             requests += 1
             sent += size
@@ -103,27 +105,25 @@ class SocketReader:
 
     def __init__(self, server, session_id):
         self.messages = []
+        self._url = f"{server.ws_url}/ws/staff/runtime-errors/"
+        self._headers = {"Cookie": f"sessionid={session_id}", "Origin": server.url}
         self._stop = threading.Event()
-        self._socket = connect(
-            f"{server.ws_url}/ws/staff/runtime-errors/",
-            additional_headers={
-                "Cookie": f"sessionid={session_id}",
-                "Origin": server.url,
-            },
-            open_timeout=10,
-        )
         self._thread = threading.Thread(target=self._read, daemon=True)
         self._thread.start()
+        self.wait_for(lambda message: message["type"] == "snapshot")
 
     def _read(self):
-        while not self._stop.is_set():
-            try:
-                raw = self._socket.recv(timeout=0.2)
-            except TimeoutError:
-                continue
-            except ConnectionClosed:
-                return
-            self.messages.append((time.monotonic(), json.loads(raw)))
+        with connect(
+            self._url, additional_headers=self._headers, open_timeout=10
+        ) as socket:
+            while not self._stop.is_set():
+                try:
+                    raw = socket.recv(timeout=0.2)
+                except TimeoutError:
+                    continue
+                except ConnectionClosed:
+                    return
+                self.messages.append((time.monotonic(), json.loads(raw)))
 
     def of_type(self, message_type):
         return [m for _, m in self.messages if m["type"] == message_type]
@@ -141,4 +141,3 @@ class SocketReader:
     def close(self):
         self._stop.set()
         self._thread.join(timeout=5)
-        self._socket.close()
