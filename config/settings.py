@@ -103,11 +103,25 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env.str("REDIS_URL", default="")
+
+# Live push. Updates of one error are rated to one per interval (seconds),
+# so only created and viewed messages, one per request, can pile up in a
+# socket's channel: a capacity of 5,000 lets a busy consumer fall seconds
+# behind a heavy ingest without dropping them. Sockets renew their group
+# membership well within the group expiry, however long they stay open.
+RUNTIME_ERRORS_UPDATE_INTERVAL = env.float(
+    "RUNTIME_ERRORS_UPDATE_INTERVAL", default=0.5
+)
+_CHANNEL_LAYER_CONFIG = {
+    "capacity": env.int("CHANNEL_LAYER_CAPACITY", default=5000),
+    "expiry": 60,
+    "group_expiry": env.int("CHANNEL_LAYER_GROUP_EXPIRY", default=86400),
+}
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "capacity": 1000, "expiry": 60},
+            "CONFIG": {"hosts": [REDIS_URL], **_CHANNEL_LAYER_CONFIG},
         }
     }
     CACHES = {
@@ -120,7 +134,7 @@ else:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels.layers.InMemoryChannelLayer",
-            "CONFIG": {"capacity": 1000, "expiry": 60},
+            "CONFIG": _CHANNEL_LAYER_CONFIG,
         }
     }
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}

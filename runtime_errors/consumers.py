@@ -1,5 +1,7 @@
 """The staff alert socket."""
 
+import asyncio
+import contextlib
 import logging
 
 from channels.db import database_sync_to_async
@@ -16,6 +18,7 @@ class StaffAlertConsumer(AsyncJsonWebsocketConsumer):
     """Send staff the alert stack on connect and every change after it."""
 
     joined = False
+    renewal = None
 
     async def connect(self):
         """Called on the handshake: refuse anyone who is not staff."""
@@ -30,11 +33,17 @@ class StaffAlertConsumer(AsyncJsonWebsocketConsumer):
 
         await self.channel_layer.group_add(STAFF_GROUP, self.channel_name)
         self.joined = True
+        self.renewal = asyncio.create_task(self._renew_membership())
         await self.accept()
         await self.send_json(await _snapshot())
 
     async def disconnect(self, code):
         """Called when the socket closes, whether or not it was accepted."""
+        if self.renewal is not None:
+            self.renewal.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.renewal
+            self.renewal = None
         if self.joined:
             self.joined = False
             await self.channel_layer.group_discard(STAFF_GROUP, self.channel_name)
@@ -43,6 +52,17 @@ class StaffAlertConsumer(AsyncJsonWebsocketConsumer):
         """Called on a client message: only a resync request is understood."""
         if isinstance(content, dict) and content.get("type") == "resync":
             await self.send_json(await _snapshot())
+
+    async def _renew_membership(self):
+        # Channel layers drop group members after their group expiry, so a
+        # socket open longer than that would stop hearing pushes.
+        expiry = getattr(self.channel_layer, "group_expiry", 86400)
+        while True:
+            await asyncio.sleep(max(0.5, expiry / 3))
+            try:
+                await self.channel_layer.group_add(STAFF_GROUP, self.channel_name)
+            except Exception:
+                logger.warning("Could not renew a staff socket's group membership.")
 
     async def runtime_error_created(self, message):
         await self.send_json(message)

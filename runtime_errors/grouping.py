@@ -9,13 +9,25 @@ group. A client may send its own fingerprint instead; a list that contains
 """
 
 import hashlib
+import ipaddress
 import re
 
-DEFAULT_TOKEN = "{{ default }}"
+# `{{ default }}`, with or without the spaces.
+DEFAULT_TOKEN = re.compile(r"\{\{\s*default\s*\}\}")
 FRAME_COUNT = 5
 
+
+def _mask_ip(match):
+    # The shape alone would also take words such as `cafe:babe`.
+    try:
+        ipaddress.ip_address(match.group(0).split("%", 1)[0])
+    except ValueError:
+        return match.group(0)
+    return "<ip>"
+
+
 # Order matters: wider shapes go first so that their digits are not masked
-# piecemeal by the integer rule.
+# piecemeal by the number rule, which comes last.
 _MASKS = [
     (
         re.compile(
@@ -31,20 +43,31 @@ _MASKS = [
         "<timestamp>",
     ),
     (re.compile(r"\b\d{2}:\d{2}:\d{2}(?:[.,]\d+)?\b"), "<time>"),
-    (re.compile(r"\b(?:\d{1,3}\.){3}\d{1,3}(?::\d{1,5})?\b"), "<ip>"),
     (
-        re.compile(r"\b(?:[0-9a-f]{1,4}:){2,7}[0-9a-f]{1,4}\b", re.I),
-        "<ip>",
+        re.compile(
+            r"(?<![\w:])(?:[0-9a-f]{0,4}:){2,7}"
+            r"(?:\d{1,3}(?:\.\d{1,3}){3}|[0-9a-f]{0,4})(?:%\w+)?(?![\w:])",
+            re.I,
+        ),
+        _mask_ip,
     ),
-    (re.compile(r"\b0x[0-9a-f]+\b", re.I), "<hex>"),
+    (re.compile(r"\b(?:\d{1,3}\.){3}\d{1,3}\b"), _mask_ip),
     (
-        re.compile(r"(?:/tmp|/var/tmp|/private/var/folders|[A-Z]:\\Temp)[^\s'\"]*"),
+        re.compile(
+            r"(?<![\w.-])(?:/tmp|/var/tmp|/private/var/folders)(?=/)[^\s'\"`]*"
+            r"|\b[A-Z]:\\(?:Windows\\Temp|Users\\[^\\\s]+\\AppData\\Local\\Temp)"
+            r"[^\s'\"`]*",
+            re.I,
+        ),
         "<tmp>",
     ),
+    (re.compile(r"\b0x[0-9a-f]+\b", re.I), "<hex>"),
     (re.compile(r"\b(?=[0-9a-f]*\d)(?=[0-9a-f]*[a-f])[0-9a-f]{8,}\b", re.I), "<hex>"),
-    (re.compile(r"\b[0-9a-f]{16,}\b", re.I), "<hex>"),
-    (re.compile(r"(?<![\w.])[-+]?\d+(?:\.\d+)?(?![\w])"), "<n>"),
-    (re.compile(r"(?<=[a-z_])\d+\b", re.I), "<n>"),
+    # A quoted name with a digit in it is generated (a temporary table, a
+    # job or session name); a quoted name without one ('email') names what
+    # went wrong and stays.
+    (re.compile(r"(['\"`])[\w.:/-]*\d[\w.:/-]*\1"), r"\1<id>\1"),
+    (re.compile(r"\d+(?:\.\d+)?"), "<n>"),
 ]
 
 # Python: `  File "app/jobs.py", line 40, in run`
@@ -79,7 +102,7 @@ def exception_type(message, stack):
 def top_frames(stack, count=FRAME_COUNT):
     """Return the innermost frames as `module:function`, without lines."""
     frames = [
-        f"{_module_of(path)}:{function}"
+        f"{_module_of(mask_message(path))}:{function}"
         for path, function in _PYTHON_FRAME.findall(stack or "")
     ]
     if frames:
@@ -116,7 +139,7 @@ def compute_fingerprint(*, source, level, message, stack, client=None):
         custom = [client] if isinstance(client, str) else list(client)
         parts = ["custom"]
         for part in custom:
-            if part == DEFAULT_TOKEN:
+            if DEFAULT_TOKEN.fullmatch(part.strip()):
                 parts.extend(
                     default_fingerprint(
                         source=source, level=level, message=message, stack=stack

@@ -2,14 +2,30 @@
 
 Every message carries the whole current alert stack and the active count, so
 that a client can render from the last message alone. A push that fails (the
-channel layer is down) is logged and dropped: the report is stored, and
-clients catch up from the feed.
+channel layer or the cache is down) is logged and dropped: the report is
+stored, and clients catch up from the feed.
+
+`runtime_error.created` and `runtime_error.viewed` always go out. An error
+that repeats many times a second would flood sockets with
+`runtime_error.updated`, so each error gets at most one update per interval
+(the `RUNTIME_ERRORS_UPDATE_INTERVAL` setting). The slots live in the shared
+cache, so the bound holds across all server processes. A repeat that finds
+its slot taken leaves a pending mark; whoever holds the mark sends a trailing
+update when the next slot opens, built from the database at that moment, so
+the final count is always delivered.
 """
 
+import heapq
 import logging
+import math
+import threading
+import time
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
+from django.conf import settings
+from django.core.cache import cache
+from django.db import connections
 
 from .models import RuntimeError
 from .selectors import runtime_error_feed
@@ -18,6 +34,8 @@ from .serializers import serialize_errors
 logger = logging.getLogger(__name__)
 
 STAFF_GROUP = "staff.runtime_errors"
+# A pending mark outlives a process that dies holding it only this long.
+PENDING_SECONDS = 30
 
 
 def stack_message(message_type, **fields):
@@ -35,8 +53,13 @@ def publish_ingested(*, created_ids, updated_ids):
     """Push one message per kind for what one ingest request changed."""
     if created_ids:
         _publish_errors("runtime_error.created", created_ids)
-    if updated_ids:
-        _publish_errors("runtime_error.updated", updated_ids)
+    try:
+        due = _updates_due(updated_ids)
+    except Exception:
+        logger.warning("Could not rate updates; pushing them all.", exc_info=True)
+        due = updated_ids
+    if due:
+        _publish_errors("runtime_error.updated", due)
 
 
 def publish_viewed(*, ids):
@@ -44,14 +67,14 @@ def publish_viewed(*, ids):
     _send(lambda: stack_message("runtime_error.viewed", ids=list(ids)))
 
 
-def _publish_errors(message_type, ids):
+def _publish_errors(message_type, ids, *, active_only=False):
     def build():
-        newest = (
-            RuntimeError.objects.select_related("viewed_by")
-            .filter(id__in=ids)
-            .order_by("-last_seen_at", "-id")
-            .first()
-        )
+        errors = RuntimeError.objects.select_related("viewed_by").filter(id__in=ids)
+        if active_only:
+            errors = errors.filter(viewed_at__isnull=True)
+        newest = errors.order_by("-last_seen_at", "-id").first()
+        if newest is None and active_only:
+            return None
         error = serialize_errors([newest])[0] if newest else None
         return stack_message(message_type, error=error, ids=list(ids))
 
@@ -61,9 +84,93 @@ def _publish_errors(message_type, ids):
 def _send(build):
     try:
         message = build()
-        async_to_sync(get_channel_layer().group_send)(STAFF_GROUP, message)
+        if message is not None:
+            async_to_sync(get_channel_layer().group_send)(STAFF_GROUP, message)
     except Exception:
         logger.warning(
             "Push to staff sockets failed; clients will catch up from the feed.",
             exc_info=True,
         )
+
+
+def _updates_due(ids):
+    due = []
+    for error_id in ids:
+        if _claim_slot(error_id):
+            due.append(error_id)
+        elif cache.add(_pending_key(error_id), 1, timeout=PENDING_SECONDS):
+            _trailing.schedule(error_id, _next_slot_delay())
+    return due
+
+
+def _interval():
+    return settings.RUNTIME_ERRORS_UPDATE_INTERVAL
+
+
+def _claim_slot(error_id):
+    # Slots are numbered on the wall clock, which server processes share;
+    # the cache's add is atomic, so one process wins each slot.
+    slot = math.floor(time.time() / _interval())
+    key = f"runtime_errors:push:slot:{error_id}:{slot}"
+    return cache.add(key, 1, timeout=max(2, math.ceil(2 * _interval())))
+
+
+def _next_slot_delay():
+    interval = _interval()
+    return (math.floor(time.time() / interval) + 1) * interval - time.time()
+
+
+def _pending_key(error_id):
+    return f"runtime_errors:push:pending:{error_id}"
+
+
+def _send_trailing(error_id):
+    if not _claim_slot(error_id):
+        _trailing.schedule(error_id, _next_slot_delay())
+        return
+
+    # The mark goes before the database is read: a repeat that still saw
+    # the mark committed before this read and is counted in what it sends.
+    cache.delete(_pending_key(error_id))
+    _publish_errors("runtime_error.updated", [error_id], active_only=True)
+
+
+class _TrailingUpdates:
+    """A daemon thread that sends trailing updates when their slots open."""
+
+    def __init__(self):
+        self._condition = threading.Condition()
+        self._due = []
+        self._thread = None
+
+    def schedule(self, error_id, delay):
+        """Send the error's trailing update after delay seconds."""
+        with self._condition:
+            heapq.heappush(self._due, (time.monotonic() + delay, error_id))
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(
+                    target=self._run, name="runtime-errors-push", daemon=True
+                )
+                self._thread.start()
+            self._condition.notify()
+
+    def _run(self):
+        while True:
+            error_id = self._next()
+            try:
+                _send_trailing(error_id)
+            except Exception:
+                logger.warning("A trailing update push failed.", exc_info=True)
+            finally:
+                connections.close_all()
+
+    def _next(self):
+        with self._condition:
+            while True:
+                wait = self._due[0][0] - time.monotonic() if self._due else None
+                if wait is not None and wait <= 0:
+                    return heapq.heappop(self._due)[1]
+                self._condition.wait(wait)
+
+
+_trailing = _TrailingUpdates()

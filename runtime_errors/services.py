@@ -85,7 +85,8 @@ def ingest_reports(*, reports, now=None):
         created = [row_id for row_id, _, _, is_new in rows.values() if is_new]
         updated = [row_id for row_id, _, _, is_new in rows.values() if not is_new]
         transaction.on_commit(
-            lambda: push.publish_ingested(created_ids=created, updated_ids=updated)
+            lambda: push.publish_ingested(created_ids=created, updated_ids=updated),
+            robust=True,
         )
 
     return _results(reports, rows)
@@ -206,17 +207,12 @@ def mark_viewed(*, ids, user, now=None):
     if not ids:
         return Viewed([], [], [])
 
-    quote = connection.ops.quote_name
-    placeholders = ", ".join(["%s"] * len(ids))
-    sql = (
-        f"UPDATE {quote(_TABLE)} SET viewed_at = %s, viewed_by_id = %s "
-        f"WHERE id IN ({placeholders}) AND viewed_at IS NULL RETURNING id"
-    )
     viewed_at = RuntimeError._meta.get_field("viewed_at")
     with transaction.atomic():
         with connection.cursor() as cursor:
             cursor.execute(
-                sql, [viewed_at.get_db_prep_save(now, connection), user.pk, *ids]
+                _mark_viewed_sql(len(ids)),
+                [viewed_at.get_db_prep_save(now, connection), user.pk, *ids],
             )
             newly = {row[0] for row in cursor.fetchall()}
         existing = set(
@@ -224,10 +220,27 @@ def mark_viewed(*, ids, user, now=None):
         )
         if newly:
             marked = sorted(newly)
-            transaction.on_commit(lambda: push.publish_viewed(ids=marked))
+            transaction.on_commit(lambda: push.publish_viewed(ids=marked), robust=True)
 
     return Viewed(
         viewed=[i for i in ids if i in newly],
         already_viewed=[i for i in ids if i in existing and i not in newly],
         not_found=[i for i in ids if i not in existing],
+    )
+
+
+def _mark_viewed_sql(id_count):
+    quote = connection.ops.quote_name
+    table = quote(_TABLE)
+    chosen = f"id IN ({', '.join(['%s'] * id_count)})"
+    if connection.vendor == "postgresql":
+        # Ingest locks rows in fingerprint order; taking them in the same
+        # order means a bulk dismissal racing a batch cannot deadlock it.
+        chosen = (
+            f"id IN (SELECT id FROM {table} WHERE {chosen} AND viewed_at IS NULL "
+            f"ORDER BY fingerprint FOR UPDATE)"
+        )
+    return (
+        f"UPDATE {table} SET viewed_at = %s, viewed_by_id = %s "
+        f"WHERE {chosen} AND viewed_at IS NULL RETURNING id"
     )
