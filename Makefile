@@ -21,7 +21,7 @@ run: install
 	$(DEV_ENV) $(BIN)/python manage.py collectstatic --noinput --verbosity 0
 	$(DEV_ENV) $(BIN)/python manage.py migrate --noinput
 	$(DEV_ENV) $(BIN)/python manage.py ensure_dev_superuser
-	$(DEV_ENV) $(BIN)/daphne -b 127.0.0.1 -p 8000 config.asgi:application
+	$(DEV_ENV) $(BIN)/daphne -b 127.0.0.1 -p 8000 --access-log /dev/null config.asgi:application
 
 test: install
 	$(DEV_ENV) $(BIN)/python manage.py collectstatic --noinput --verbosity 0

@@ -10,15 +10,14 @@ django_asgi_app = get_asgi_application()
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402 - needs Django set up
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
-from runtime_errors.asgi import BodySizeLimit  # noqa: E402
+from runtime_errors.asgi import BodySizeLimit, SameOriginWebsocket  # noqa: E402
 from runtime_errors.routing import websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
         "http": BodySizeLimit(django_asgi_app),
-        "websocket": AllowedHostsOriginValidator(
+        "websocket": SameOriginWebsocket(
             AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
         ),
     }

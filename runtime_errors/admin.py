@@ -2,9 +2,15 @@
 
 from django.contrib import admin, messages
 from rest_framework_api_key.admin import APIKeyModelAdmin
+from rest_framework_api_key.models import APIKey
 
 from . import services
 from .models import IngestKey, RuntimeError
+
+# The library's own key model is not used: ingest keys carry a Sentry key
+# and their last use, and only they are accepted by the ingest API.
+if admin.site.is_registered(APIKey):
+    admin.site.unregister(APIKey)
 
 
 class ViewedFilter(admin.SimpleListFilter):

@@ -1,8 +1,16 @@
 """ASGI guards that act before Django reads a request body."""
 
 import json
+import logging
+from urllib.parse import urlsplit
+
+from channels.security.websocket import WebsocketDenier
+from django.conf import settings
+from django.http.request import validate_host
 
 from .reports import MAX_BODY_BYTES
+
+logger = logging.getLogger(__name__)
 
 # Bodies are measured where services send them, before decompression too.
 LIMITED_PREFIXES = ("/api/v1/ingest/",)
@@ -78,3 +86,48 @@ def _content_length(scope):
             except ValueError:
                 return None
     return None
+
+
+class SameOriginWebsocket:
+    """Refuse a websocket whose Origin is not the very host and port it
+    connects to, and whose host is not allowed, at the handshake.
+
+    Channels' own validator compares host names only, so that a page served
+    from another port of the same host could open a staff socket with the
+    staff member's cookie.
+    """
+
+    def __init__(self, app):
+        self.app = app
+        self.denier = WebsocketDenier.as_asgi()
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] == "websocket" and not _same_origin(scope):
+            logger.warning(
+                "Refused a websocket from %s: its Origin is not this host.",
+                (scope.get("client") or ("unknown",))[0],
+            )
+            return await self.denier(scope, receive, send)
+        return await self.app(scope, receive, send)
+
+
+_DEFAULT_PORTS = {"http": 80, "ws": 80, "https": 443, "wss": 443}
+
+
+def _same_origin(scope):
+    headers = dict(scope.get("headers", []))
+    origin = headers.get(b"origin", b"").decode("latin-1")
+    host = headers.get(b"host", b"").decode("latin-1")
+    if not origin or not host:
+        return False
+    try:
+        source = urlsplit(origin)
+        target = urlsplit(f"{scope.get('scheme', 'ws')}://{host}")
+        source_port = source.port or _DEFAULT_PORTS.get(source.scheme)
+        target_port = target.port or _DEFAULT_PORTS.get(target.scheme)
+    except ValueError:
+        return False
+    if source.scheme not in ("http", "https") or not source.hostname:
+        return False
+    same = (source.hostname, source_port) == (target.hostname, target_port)
+    return same and validate_host(target.hostname, settings.ALLOWED_HOSTS)

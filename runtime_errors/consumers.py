@@ -12,6 +12,7 @@ from .push import STAFF_GROUP, stack_message
 logger = logging.getLogger(__name__)
 
 REFUSED = 4403
+MAX_CLIENT_FRAME = 4096
 
 
 class StaffAlertConsumer(AsyncJsonWebsocketConsumer):
@@ -47,6 +48,17 @@ class StaffAlertConsumer(AsyncJsonWebsocketConsumer):
         if self.joined:
             self.joined = False
             await self.channel_layer.group_discard(STAFF_GROUP, self.channel_name)
+
+    async def receive(self, text_data=None, bytes_data=None, **kwargs):
+        """Called on a client frame: anything but a JSON text frame is
+        ignored, so that a bad frame cannot close the socket with an error."""
+        if text_data is None or len(text_data) > MAX_CLIENT_FRAME:
+            return
+        try:
+            content = await self.decode_json(text_data)
+        except (ValueError, RecursionError):
+            return
+        await self.receive_json(content)
 
     async def receive_json(self, content, **kwargs):
         """Called on a client message: only a resync request is understood."""

@@ -6,7 +6,9 @@ import logging
 from django.contrib.admin.views.decorators import staff_member_required
 from django.core.paginator import Paginator
 from django.db.models import Count, Sum
+from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, render
+from django.views.defaults import page_not_found
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import (
     OpenApiResponse,
@@ -220,3 +222,10 @@ def detail(request, pk):
         "runtime_errors/detail.html",
         {"error": error, "links": links, "payload_json": payload_json},
     )
+
+
+def not_found(request, exception):
+    """Answer an unknown API path as JSON, and any other as the HTML page."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": "Not found."}, status=404)
+    return page_not_found(request, exception)

@@ -93,7 +93,9 @@ def session_cookie(user):
 def socket_for(cookie=None, origin=ORIGIN):
     from config.asgi import application
 
-    headers = [(b"origin", origin)] if origin else []
+    headers = [(b"host", b"localhost")]
+    if origin:
+        headers.append((b"origin", origin))
     if cookie:
         headers.append((b"cookie", f"sessionid={cookie}".encode()))
     return WebsocketCommunicator(application, SOCKET_PATH, headers=headers)

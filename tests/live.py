@@ -86,6 +86,8 @@ class LiveServer:
                 "127.0.0.1",
                 "-p",
                 str(self.port),
+                "--access-log",
+                os.devnull,
                 "config.asgi:application",
             ],
             cwd=PROJECT_DIR,
