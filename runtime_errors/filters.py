@@ -7,6 +7,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from .models import Level, RuntimeError
+from .reports import parse_level
 
 STATUS_CHOICES = [("active", "Active"), ("viewed", "Viewed"), ("all", "All")]
 
@@ -34,6 +35,23 @@ class UTCDateTimeFilter(django_filters.Filter):
     field_class = UTCDateTimeField
 
 
+class LevelsField(forms.MultipleChoiceField):
+    """Levels read as ingest reads them: any case, aliases, logging numbers."""
+
+    def to_python(self, value):
+        levels = []
+        for level in super().to_python(value):
+            try:
+                levels.append(parse_level(level)[0])
+            except ValueError:
+                levels.append(level)
+        return levels
+
+
+class LevelFilter(django_filters.MultipleChoiceFilter):
+    field_class = LevelsField
+
+
 class RuntimeErrorFilter(django_filters.FilterSet):
     status = django_filters.ChoiceFilter(
         choices=STATUS_CHOICES,
@@ -41,7 +59,7 @@ class RuntimeErrorFilter(django_filters.FilterSet):
         empty_label="Active",
         label="Status",
     )
-    level = django_filters.MultipleChoiceFilter(choices=Level.choices)
+    level = LevelFilter(choices=Level.choices)
     source = django_filters.CharFilter()
     stage = django_filters.CharFilter()
     run_id = django_filters.CharFilter()

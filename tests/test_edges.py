@@ -120,3 +120,17 @@ def test_admin_offers_one_kind_of_key():
 
     assert not admin.site.is_registered(APIKey)
     assert admin.site.is_registered(IngestKey)
+
+
+def test_level_filter_reads_levels_as_ingest_does(ingest_client, staff_client):
+    post_json(ingest_client, report(level="error", message="one kind"))
+    post_json(ingest_client, report(level="warning", message="other kind"))
+    post_json(ingest_client, report(level="info", message="third kind"))
+
+    both = staff_client.get(STAFF_URL, {"level": ["ERROR", "warn"]})
+    refused = staff_client.get(STAFF_URL, {"level": "LOUD"})
+
+    assert both.status_code == 200
+    assert sorted(e["level"] for e in both.json()["results"]) == ["error", "warning"]
+    assert refused.status_code == 400
+    assert "level" in refused.json()
