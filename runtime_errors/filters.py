@@ -38,7 +38,9 @@ class RuntimeErrorFilter(django_filters.FilterSet):
     status = django_filters.ChoiceFilter(
         choices=STATUS_CHOICES, method="filter_status", empty_label="Active"
     )
-    level = django_filters.MultipleChoiceFilter(choices=Level.choices)
+    level = django_filters.MultipleChoiceFilter(
+        choices=Level.choices, widget=forms.CheckboxSelectMultiple
+    )
     source = django_filters.CharFilter()
     stage = django_filters.CharFilter()
     run_id = django_filters.CharFilter()

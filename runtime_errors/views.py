@@ -2,11 +2,14 @@
 
 import json
 import logging
+from urllib.parse import urlencode
 
 from django.contrib.admin.views.decorators import staff_member_required
 from django.core.paginator import Paginator
 from django.db.models import Count, Sum
 from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
+from django.utils import timezone
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import (
     OpenApiResponse,
@@ -20,7 +23,7 @@ from rest_framework.permissions import IsAdminUser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from . import selectors, services
+from . import charts, selectors, services
 from .authentication import HasIngestKey, IngestKeyAuthentication
 from .filters import RuntimeErrorFilter
 from .links import context_links
@@ -165,7 +168,7 @@ class RuntimeErrorViewSet(viewsets.ReadOnlyModelViewSet):
 
 @staff_member_required
 def dashboard(request):
-    """The history with filters, counts by level and a page of errors."""
+    """The history with filters, counts by level, charts and a page of errors."""
     filterset = RuntimeErrorFilter(
         request.GET, queryset=selectors.runtime_error_list(status="all")
     )
@@ -177,7 +180,8 @@ def dashboard(request):
         {
             "filterset": filterset,
             "page": page,
-            "counts": _counts_by_level(errors),
+            "counts": _counts_by_level(errors, request),
+            "charts": charts.occurrence_charts(now=timezone.now()),
             "query_without_page": _query_without_page(request),
         },
     )
@@ -189,7 +193,14 @@ def _query_without_page(request):
     return query.urlencode()
 
 
-def _counts_by_level(queryset):
+def _query_for_level(request, level):
+    query = request.GET.copy()
+    query.pop("page", None)
+    query.setlist("level", [level])
+    return query.urlencode()
+
+
+def _counts_by_level(queryset, request):
     rows = (
         queryset.order_by()
         .values("level")
@@ -201,6 +212,7 @@ def _counts_by_level(queryset):
             "level": level,
             "errors": by_level.get(level, {}).get("errors", 0),
             "occurrences": by_level.get(level, {}).get("occurrences") or 0,
+            "query": _query_for_level(request, level),
         }
         for level in sorted(Level.values, key=lambda name: -SEVERITY[Level(name)])
     ]
@@ -218,5 +230,17 @@ def detail(request, pk):
     return render(
         request,
         "runtime_errors/detail.html",
-        {"error": error, "links": links, "payload_json": payload_json},
+        {
+            "error": error,
+            "links": links,
+            "payload_json": payload_json,
+            "same_source": _dashboard_query(source=error.source),
+            "same_fingerprint": _dashboard_query(
+                fingerprint=error.fingerprint, status="all"
+            ),
+        },
     )
+
+
+def _dashboard_query(**filters):
+    return f"{reverse('runtime_errors:dashboard')}?{urlencode(filters)}"
