@@ -10,7 +10,7 @@ import contextlib
 import os
 from pathlib import Path
 
-from asgiref.sync import sync_to_async
+from channels.db import database_sync_to_async
 from django.contrib.auth import get_user_model
 from playwright.async_api import async_playwright
 
@@ -95,8 +95,8 @@ def _staff_user(username, superuser):
 
 async def staff_context(browser, server, *, username="oncall", superuser=False):
     """Return a browser context logged in as a staff user on a live server."""
-    user = await sync_to_async(_staff_user)(username, superuser)
-    cookie = await sync_to_async(session_cookie)(user)
+    user = await database_sync_to_async(_staff_user)(username, superuser)
+    cookie = await database_sync_to_async(session_cookie)(user)
     context = await browser.new_context(viewport=VIEWPORT)
     await context.add_cookies(
         [{"name": "sessionid", "value": cookie, "url": server.url}]

@@ -5,7 +5,7 @@ import time
 
 import httpx
 import pytest
-from asgiref.sync import sync_to_async
+from channels.db import database_sync_to_async
 from django.contrib.auth import get_user_model
 
 from runtime_errors import reports, services
@@ -56,6 +56,7 @@ async def test_ingested_error_reaches_an_open_page_by_socket_alone(
 
     async with chromium() as browser:
         context = await staff_context(browser, server)
+        await context.clock.install()
         watch = ScriptWatch()
         page = await open_staff_page(context, server.url + "/staff/", watch)
         page.on(
@@ -79,6 +80,8 @@ async def test_ingested_error_reaches_an_open_page_by_socket_alone(
         classes = await alert.get_attribute("class")
         announced = await page.text_content(".alert-stack-announcer")
         details = await alert.eval_on_selector(".alert-details", "n => n.href")
+        await page.clock.fast_forward("05:00")
+        later = await alert.eval_on_selector(".alert-time", "n => n.textContent")
 
     with capsys.disabled():
         print(f"\nalert reached the open stack {elapsed_ms:.0f} ms after ingest")
@@ -87,6 +90,7 @@ async def test_ingested_error_reaches_an_open_page_by_socket_alone(
     assert message == "queue stalled"
     assert source == "billing-worker"
     assert when == "just now"
+    assert later == "5 min ago"
     assert "level-error" in classes
     assert announced == "New error from billing-worker: queue stalled"
     assert details == f"{server.url}/staff/runtime-errors/{answer['id']}/"
@@ -315,8 +319,8 @@ async def test_stack_reconnects_after_a_restart_and_resyncs_from_the_snapshot(
             "#alert-stack[data-socket='closed']", state="attached"
         )
         status_while_down = await page.text_content(".alert-stack-status")
-        await sync_to_async(_mark_viewed)(before["id"])
-        await sync_to_async(_ingest_directly)("while the server was down")
+        await database_sync_to_async(_mark_viewed)(before["id"])
+        await database_sync_to_async(_ingest_directly)("while the server was down")
         stack_while_down = await stack_messages(page)
 
         live_servers(port=server.port, env=NO_POLLING)
@@ -337,9 +341,18 @@ async def test_screenshots_of_dashboard_detail_and_stack_with_the_chart_by_level
     live_servers, ingest_key
 ):
     server = live_servers(env=NO_POLLING)
+    rollout = report(
+        level="critical",
+        source="deploy-pipeline",
+        stage="rollout",
+        message="rollout halted: 3 of 12 pods failed readiness",
+        run_id="deploy-2291",
+        project="storefront",
+        namespace="prod-eu",
+        job="canary",
+        payload={"release": "v4.18.2", "failed_pods": ["web-7", "web-9", "web-11"]},
+    )
     batch = [
-        report(level="critical", source="deploy-pipeline", message="rollout halted"),
-        report(level="critical", source="deploy-pipeline", message="rollout halted"),
         report(level="critical", source="control-plane", message="etcd quorum lost"),
         *[
             report(source="billing-worker", message=message, run_id="run-7")
@@ -359,7 +372,8 @@ async def test_screenshots_of_dashboard_detail_and_stack_with_the_chart_by_level
     async with chromium() as browser:
         context = await staff_context(browser, server)
         watch = ScriptWatch()
-        answer = await ingest(server, ingest_key, batch)
+        await ingest(server, ingest_key, batch)
+        answer = await ingest(server, ingest_key, [rollout, rollout])
         page = await open_staff_page(context, server.url + "/staff/", watch)
         await page.wait_for_function(
             "() => window.Chart && Chart.getChart(document.getElementById('chart-day'))"
