@@ -20,7 +20,11 @@ from .browser import (
 )
 from .conftest import INGEST_URL, STAFF_URL, report
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.live,
+    pytest.mark.django_db(transaction=True),
+]
 
 NO_POLLING = {"RUNTIME_ERRORS_ALERT_POLLING": "0"}
 WAIT_MS = 15_000
@@ -337,7 +341,7 @@ async def test_stack_reconnects_after_a_restart_and_resyncs_from_the_snapshot(
     assert not watch.page_errors and not watch.dialogs, watch
 
 
-async def test_screenshots_of_dashboard_detail_and_stack_with_the_chart_by_level(
+async def test_charts_by_level_and_dismiss_on_the_detail_page_with_screenshots(
     live_servers, ingest_key
 ):
     server = live_servers(env=NO_POLLING)
@@ -399,6 +403,13 @@ async def test_screenshots_of_dashboard_detail_and_stack_with_the_chart_by_level
         await save_screenshot(page, "detail.png")
         await save_screenshot(page.locator("#alert-stack"), "alert-stack-full.png")
 
+        await page.click("button.dismiss-error")
+        viewed_note = await page.text_content(".viewed-note", timeout=WAIT_MS)
+        await page.wait_for_selector(
+            "#alert-stack[data-rendered='yes']", state="attached"
+        )
+        stack_after_dismiss = await stack_messages(page)
+
     assert day_totals == {
         "Critical": 3,
         "Error": 5,
@@ -409,4 +420,7 @@ async def test_screenshots_of_dashboard_detail_and_stack_with_the_chart_by_level
     assert sum(week_totals) == 11
     assert counts == ["2", "5", "2", "1", "0"]
     assert occurrences == "2"
+    assert viewed_note.startswith("Viewed by oncall at ")
+    assert rollout["message"] not in stack_after_dismiss
+    assert len(stack_after_dismiss) == 5
     assert watch.quiet, watch
