@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 DEV_ENV := DJANGO_DEBUG=1
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/test
 
-.PHONY: install run test lint format benchmark
+.PHONY: install run test test-browser lint format benchmark
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,10 @@ run: install
 test: install
 	$(DEV_ENV) $(BIN)/python manage.py collectstatic --noinput --verbosity 0
 	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} $(BIN)/pytest
+
+test-browser: install
+	$(DEV_ENV) $(BIN)/python manage.py collectstatic --noinput --verbosity 0
+	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} $(BIN)/pytest -m browser
 
 lint: install
 	$(BIN)/ruff check .

@@ -206,6 +206,10 @@ SPECTACULAR_SETTINGS = {
 # {"run_id": "https://ci.example/runs/{run_id}"}.
 RUNTIME_ERRORS_LINKS = env.json("RUNTIME_ERRORS_LINKS", default={})
 
+# The alert stack polls the feed while its socket is down; tests that must
+# prove the socket alone delivers an alert switch this off.
+RUNTIME_ERRORS_ALERT_POLLING = env.bool("RUNTIME_ERRORS_ALERT_POLLING", default=True)
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -59,7 +59,7 @@ class RuntimeErrorFilter(django_filters.FilterSet):
         empty_label="Active",
         label="Status",
     )
-    level = LevelFilter(choices=Level.choices)
+    level = LevelFilter(choices=Level.choices, widget=forms.CheckboxSelectMultiple)
     source = django_filters.CharFilter()
     stage = django_filters.CharFilter()
     run_id = django_filters.CharFilter()

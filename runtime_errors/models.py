@@ -116,6 +116,28 @@ class RuntimeError(models.Model):
         return self.viewed_at is None
 
 
+class HourlyCount(models.Model):
+    """How many reports of one level arrived in one hour, by the server clock."""
+
+    hour = models.DateTimeField(help_text="The start of the hour, in UTC.")
+    level = models.CharField(max_length=8, choices=Level.choices)
+    occurrences = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        db_table = "runtime_errors_hourly"
+        verbose_name = "hourly count"
+        constraints = [
+            # Ingest adds to the row for its hour and level with an upsert
+            # that names this constraint's columns as its conflict target.
+            models.UniqueConstraint(
+                fields=["hour", "level"], name="runtime_errors_hourly_one_per_level"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.hour:%Y-%m-%d %H}:00 {self.level}: {self.occurrences}"
+
+
 def _new_public_key():
     return secrets.token_hex(16)
 

@@ -1,6 +1,6 @@
 """Reads from the journal: the active feed and the history."""
 
-from .models import RuntimeError
+from .models import HourlyCount, RuntimeError
 
 FEED_SIZE = 5
 NEWEST_FIRST = ("-last_seen_at", "-id")
@@ -20,3 +20,12 @@ def runtime_error_feed(*, size=FEED_SIZE):
     """Return (active_count, the newest active errors)."""
     active = runtime_error_list(status="active")
     return active.count(), list(active[:size])
+
+
+def hourly_counts(*, since):
+    """Return (hour, level, occurrences) rows from since on, oldest first."""
+    return (
+        HourlyCount.objects.filter(hour__gte=since)
+        .order_by("hour", "level")
+        .values_list("hour", "level", "occurrences")
+    )

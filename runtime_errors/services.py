@@ -6,14 +6,16 @@ active fingerprints, and marking viewed is an update that returns the rows
 it changed. Pushes go out after the transaction commits.
 """
 
+import collections
 import dataclasses
+import datetime as dt
 import logging
 
 from django.db import connection, transaction
 from django.utils import timezone
 
 from . import push
-from .models import RuntimeError
+from .models import HourlyCount, RuntimeError
 
 logger = logging.getLogger(__name__)
 
@@ -56,6 +58,7 @@ _NEWEST_WINS = (
 )
 
 _TABLE = RuntimeError._meta.db_table
+_HOURLY_TABLE = HourlyCount._meta.db_table
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -82,6 +85,7 @@ def ingest_reports(*, reports, now=None):
 
     with transaction.atomic():
         rows = _upsert(groups, now=now)
+        _count_hourly(reports, now=now)
         created = [row_id for row_id, _, _, is_new in rows.values() if is_new]
         updated = [row_id for row_id, _, _, is_new in rows.values() if not is_new]
         transaction.on_commit(
@@ -175,6 +179,28 @@ def _upsert_sql(row_count):
         f"ELSE {table}.severity END "
         f"RETURNING id, fingerprint, occurrences"
     )
+
+
+def _count_hourly(reports, *, now):
+    # Each report counts under its own level in the hour the server got it;
+    # levels are sorted so that concurrent requests lock rows in one order.
+    per_level = collections.Counter(report.level for report in reports)
+    hour = now.astimezone(dt.UTC).replace(minute=0, second=0, microsecond=0)
+    hour_value = HourlyCount._meta.get_field("hour").get_db_prep_save(hour, connection)
+    params = []
+    for level, count in sorted(per_level.items()):
+        params.extend([hour_value, level, count])
+
+    quote = connection.ops.quote_name
+    table = quote(_HOURLY_TABLE)
+    rows = ", ".join(["(%s, %s, %s)"] * len(per_level))
+    sql = (
+        f"INSERT INTO {table} (hour, level, occurrences) VALUES {rows} "
+        f"ON CONFLICT (hour, level) DO UPDATE SET "
+        f"occurrences = {table}.occurrences + excluded.occurrences"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
 
 
 def _results(reports, rows):

@@ -2,12 +2,15 @@
 
 import json
 import logging
+from urllib.parse import urlencode
 
 from django.contrib.admin.views.decorators import staff_member_required
 from django.core.paginator import Paginator
 from django.db.models import Count, Sum
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
+from django.utils import timezone
 from django.views.defaults import page_not_found
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import (
@@ -22,7 +25,7 @@ from rest_framework.permissions import IsAdminUser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from . import selectors, services
+from . import charts, selectors, services
 from .authentication import HasIngestKey, IngestKeyAuthentication
 from .filters import RuntimeErrorFilter
 from .links import context_links
@@ -167,7 +170,7 @@ class RuntimeErrorViewSet(viewsets.ReadOnlyModelViewSet):
 
 @staff_member_required
 def dashboard(request):
-    """The history with filters, counts by level and a page of errors."""
+    """The history with filters, counts by level, charts and a page of errors."""
     filterset = RuntimeErrorFilter(
         request.GET, queryset=selectors.runtime_error_list(status="all")
     )
@@ -179,7 +182,8 @@ def dashboard(request):
         {
             "filterset": filterset,
             "page": page,
-            "counts": _counts_by_level(errors),
+            "counts": _counts_by_level(errors, request),
+            "charts": charts.occurrence_charts(now=timezone.now()),
             "query_without_page": _query_without_page(request),
         },
     )
@@ -191,7 +195,14 @@ def _query_without_page(request):
     return query.urlencode()
 
 
-def _counts_by_level(queryset):
+def _query_for_level(request, level):
+    query = request.GET.copy()
+    query.pop("page", None)
+    query.setlist("level", [level])
+    return query.urlencode()
+
+
+def _counts_by_level(queryset, request):
     rows = (
         queryset.order_by()
         .values("level")
@@ -203,6 +214,7 @@ def _counts_by_level(queryset):
             "level": level,
             "errors": by_level.get(level, {}).get("errors", 0),
             "occurrences": by_level.get(level, {}).get("occurrences") or 0,
+            "query": _query_for_level(request, level),
         }
         for level in sorted(Level.values, key=lambda name: -SEVERITY[Level(name)])
     ]
@@ -220,7 +232,15 @@ def detail(request, pk):
     return render(
         request,
         "runtime_errors/detail.html",
-        {"error": error, "links": links, "payload_json": payload_json},
+        {
+            "error": error,
+            "links": links,
+            "payload_json": payload_json,
+            "same_source": _dashboard_query(source=error.source),
+            "same_fingerprint": _dashboard_query(
+                fingerprint=error.fingerprint, status="all"
+            ),
+        },
     )
 
 
@@ -229,3 +249,7 @@ def not_found(request, exception):
     if request.path.startswith("/api/"):
         return JsonResponse({"detail": "Not found."}, status=404)
     return page_not_found(request, exception)
+
+
+def _dashboard_query(**filters):
+    return f"{reverse('runtime_errors:dashboard')}?{urlencode(filters)}"

@@ -1,4 +1,11 @@
-/* The alert stack: the newest active errors, live, on every staff page. */
+/* The alert stack: the newest active errors, live, on every staff page.
+ *
+ * Every server message carries the whole stack, so the stack is always drawn
+ * from the last message alone. While the socket is down the page says so,
+ * reconnects with growing delays, and polls the feed unless polling is
+ * switched off (data-polling="off"); on reconnecting the server's snapshot
+ * brings the stack up to date.
+ */
 (function () {
   "use strict";
 
@@ -10,18 +17,24 @@
   var list = root.querySelector(".alert-stack-list");
   var statusLine = root.querySelector(".alert-stack-status");
   var summary = root.querySelector(".alert-stack-summary");
+  var announcer = root.querySelector(".alert-stack-announcer");
   var dismissAll = root.querySelector(".alert-stack-dismiss-all");
   var feedUrl = root.dataset.feedUrl;
   var bulkViewedUrl = root.dataset.bulkViewedUrl;
   var pollingEnabled = root.dataset.polling !== "off";
+  var pollInterval = Number(root.dataset.pollInterval) || 5000;
+
+  var MIN_RETRY_DELAY = 500;
+  var MAX_RETRY_DELAY = 10000;
+  var TIME_REFRESH = 15000;
 
   var viewedIds = new Set();
+  var announcedIds = new Set();
   var shown = [];
-  var socket = null;
-  var retryDelay = 500;
-  var maxRetryDelay = 15000;
+  var activeCount = 0;
+  var retryDelay = MIN_RETRY_DELAY;
   var pollTimer = null;
-  var pollInterval = 5000;
+  var hasRendered = false;
 
   function socketUrl() {
     var scheme = window.location.protocol === "https:" ? "wss://" : "ws://";
@@ -29,6 +42,9 @@
   }
 
   function csrfToken() {
+    if (root.dataset.csrfToken) {
+      return root.dataset.csrfToken;
+    }
     var match = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
     return match ? decodeURIComponent(match[1]) : "";
   }
@@ -39,7 +55,8 @@
     }
     try {
       var parsed = new URL(url, window.location.href);
-      return parsed.protocol === "http:" || parsed.protocol === "https:" ? parsed.href : null;
+      var scheme = parsed.protocol;
+      return scheme === "http:" || scheme === "https:" ? parsed.href : null;
     } catch (error) {
       return null;
     }
@@ -51,7 +68,7 @@
       return "just now";
     }
     if (seconds < 3600) {
-      return Math.round(seconds / 60) + " min ago";
+      return Math.max(1, Math.round(seconds / 60)) + " min ago";
     }
     if (seconds < 86400) {
       return Math.round(seconds / 3600) + " h ago";
@@ -63,80 +80,157 @@
     return String(text || "").split("\n", 1)[0];
   }
 
-  function link(text, href, className) {
-    var anchor = document.createElement("a");
-    anchor.textContent = text;
+  function levelName(error) {
+    return String(error.level).replace(/[^a-z]/g, "");
+  }
+
+  function textNode(tag, className, text) {
+    var node = document.createElement(tag);
+    node.className = className;
+    node.textContent = text;
+    return node;
+  }
+
+  function link(text, href, className, label) {
+    var anchor = textNode("a", className, text);
     anchor.href = href;
-    anchor.className = className;
     anchor.rel = "noopener noreferrer";
+    anchor.setAttribute("aria-label", label);
     return anchor;
   }
 
-  function alertItem(error) {
-    var item = document.createElement("li");
-    item.className = "alert level-" + String(error.level).replace(/[^a-z]/g, "");
-    item.dataset.id = String(error.id);
-
+  function alertHead(error) {
     var head = document.createElement("div");
     head.className = "alert-head";
-    var level = document.createElement("span");
-    level.className = "alert-level";
-    level.textContent = error.level;
-    var source = document.createElement("span");
-    source.className = "alert-source";
-    source.textContent = error.source;
-    var when = document.createElement("time");
-    when.className = "alert-time";
+    var when = textNode("time", "alert-time", relativeTime(error.last_seen_at));
     when.dateTime = error.last_seen_at;
-    when.textContent = relativeTime(error.last_seen_at);
-    head.append(level, source, when);
+    when.title = error.last_seen_at;
+    head.append(
+      textNode("span", "alert-level", levelName(error)),
+      textNode("span", "alert-source", error.source),
+      when
+    );
+    return head;
+  }
 
-    var message = document.createElement("p");
-    message.className = "alert-message";
-    message.textContent = firstLine(error.message);
-
+  function alertFoot(error) {
     var foot = document.createElement("div");
     foot.className = "alert-foot";
+    var about = levelName(error) + " from " + error.source;
     if (error.occurrences > 1) {
-      var count = document.createElement("span");
-      count.className = "alert-count";
-      count.textContent = "×" + error.occurrences;
+      var count = textNode("span", "alert-count", "×" + error.occurrences);
+      count.title = error.occurrences + " occurrences";
       foot.append(count);
     }
     var details = safeHref(error.url);
     if (details) {
-      foot.append(link("Details", details, "alert-details"));
+      foot.append(link("Details", details, "alert-details", "Details of " + about));
     }
     var run = error.links ? safeHref(error.links.run_id) : null;
     if (run) {
-      foot.append(link("Run", run, "alert-run"));
+      foot.append(link("Run", run, "alert-run", "Run of " + about));
     }
-    var dismiss = document.createElement("button");
+    var dismiss = textNode("button", "alert-dismiss", "Dismiss");
     dismiss.type = "button";
-    dismiss.className = "alert-dismiss";
-    dismiss.textContent = "Dismiss";
-    dismiss.setAttribute("aria-label", "Dismiss " + error.level + " from " + error.source);
+    dismiss.setAttribute("aria-label", "Dismiss " + about);
     dismiss.addEventListener("click", function () {
       dismissErrors([error.id]);
     });
     foot.append(dismiss);
+    return foot;
+  }
 
-    item.append(head, message, foot);
+  function alertItem(error) {
+    var item = document.createElement("li");
+    item.className = "alert level-" + levelName(error);
+    item.dataset.id = String(error.id);
+    item.append(
+      alertHead(error),
+      textNode("p", "alert-message", firstLine(error.message)),
+      alertFoot(error)
+    );
     return item;
   }
 
-  function render(stack, activeCount) {
+  function focusedAlert() {
+    var focused = document.activeElement;
+    var item = focused && list.contains(focused) ? focused.closest("li.alert") : null;
+    if (!item) {
+      return null;
+    }
+    return {
+      id: item.dataset.id,
+      control: focused.className,
+      index: Array.prototype.indexOf.call(list.children, item)
+    };
+  }
+
+  function restoreFocus(previous) {
+    // Keyboard focus stays on the same alert when others come and go; when
+    // its own alert leaves, focus moves to the one that took its place.
+    if (previous === null) {
+      return;
+    }
+    var items = Array.prototype.slice.call(list.children);
+    var same = items.filter(function (item) {
+      return item.dataset.id === previous.id;
+    })[0];
+    var target = same || items[Math.min(previous.index, items.length - 1)];
+    var control = null;
+    if (target) {
+      control = (same && previous.control &&
+        target.querySelector("." + previous.control.split(" ")[0])) ||
+        target.querySelector(".alert-dismiss");
+    }
+    (control || root).focus();
+  }
+
+  function render(stack, count) {
+    var focused = focusedAlert();
     shown = stack.filter(function (error) {
       return !viewedIds.has(error.id);
     });
-    var items = shown.map(alertItem);
-    list.replaceChildren.apply(list, items);
-    var hidden = Math.max(0, activeCount - shown.length);
-    summary.textContent = activeCount > 0
-      ? activeCount + " active error" + (activeCount === 1 ? "" : "s") + (hidden > 0 ? " (" + hidden + " more not shown)" : "")
-      : "";
+    activeCount = Math.max(count, shown.length);
+    list.replaceChildren.apply(list, shown.map(alertItem));
+    renderSummary();
     dismissAll.hidden = shown.length === 0;
     root.classList.toggle("is-empty", shown.length === 0);
+    root.dataset.rendered = "yes";
+    restoreFocus(focused);
+  }
+
+  function renderSummary() {
+    var hidden = Math.max(0, activeCount - shown.length);
+    var text = "";
+    if (activeCount > 0) {
+      text = activeCount + " active error" + (activeCount === 1 ? "" : "s");
+      if (hidden > 0) {
+        text += ", " + hidden + " more not shown";
+      }
+    }
+    summary.textContent = text;
+  }
+
+  function announceNew(stack) {
+    // The first render after page load is what the page already shows;
+    // only errors that arrive afterwards are read out.
+    var fresh = stack.filter(function (error) {
+      return !announcedIds.has(error.id) && !viewedIds.has(error.id);
+    });
+    stack.forEach(function (error) {
+      announcedIds.add(error.id);
+    });
+    if (!hasRendered || fresh.length === 0) {
+      hasRendered = true;
+      return;
+    }
+    var newest = fresh[0];
+    var text = "New " + levelName(newest) + " from " + newest.source + ": " +
+      firstLine(newest.message);
+    if (fresh.length > 1) {
+      text += " (and " + (fresh.length - 1) + " more)";
+    }
+    announcer.textContent = text;
   }
 
   function refreshTimes() {
@@ -146,15 +240,21 @@
   }
 
   function handleMessage(message) {
-    if (message.type === "runtime_error.viewed") {
+    if (!message || !Array.isArray(message.stack)) {
+      return;
+    }
+    if (message.type === "runtime_error.viewed" && Array.isArray(message.ids)) {
       message.ids.forEach(function (id) {
         viewedIds.add(id);
       });
     }
-    if (message.type === "runtime_error.updated" && message.error && viewedIds.has(message.error.id)) {
+    if (message.type === "runtime_error.updated" && message.error &&
+        viewedIds.has(message.error.id)) {
       return;
     }
-    render(message.stack || [], message.active_count || 0);
+    root.dataset.lastMessage = String(message.type);
+    announceNew(message.stack);
+    render(message.stack, Number(message.active_count) || 0);
   }
 
   function setStatus(text) {
@@ -162,21 +262,24 @@
     root.classList.toggle("is-degraded", text !== "");
   }
 
+  function postJson(url, body) {
+    return fetch(url, {
+      method: "POST",
+      credentials: "same-origin",
+      headers: {"Content-Type": "application/json", "X-CSRFToken": csrfToken()},
+      body: JSON.stringify(body)
+    });
+  }
+
   function dismissErrors(ids) {
     ids.forEach(function (id) {
       viewedIds.add(id);
     });
-    render(shown, Math.max(0, shown.length));
-    fetch(bulkViewedUrl, {
-      method: "POST",
-      credentials: "same-origin",
-      headers: {"Content-Type": "application/json", "X-CSRFToken": csrfToken()},
-      body: JSON.stringify({ids: ids})
-    }).then(function (response) {
+    render(shown, activeCount - ids.length);
+    postJson(bulkViewedUrl, {ids: ids}).then(function (response) {
       if (!response.ok) {
-        throw new Error("dismiss failed");
+        throw new Error("dismiss refused");
       }
-      return pollFeed();
     }).catch(function () {
       ids.forEach(function (id) {
         viewedIds.delete(id);
@@ -187,18 +290,19 @@
   }
 
   function pollFeed() {
-    return fetch(feedUrl, {credentials: "same-origin", headers: {Accept: "application/json"}})
+    var headers = {Accept: "application/json"};
+    return fetch(feedUrl, {credentials: "same-origin", headers: headers})
       .then(function (response) {
         if (!response.ok) {
-          throw new Error("feed failed");
+          throw new Error("feed unavailable");
         }
         return response.json();
       })
       .then(function (feed) {
-        render(feed.results, feed.active_count);
+        handleMessage({type: "feed", stack: feed.results, active_count: feed.active_count});
       })
       .catch(function () {
-        setStatus("The journal is unreachable; retrying.");
+        return null;
       });
   }
 
@@ -215,12 +319,19 @@
     }
   }
 
+  function nextRetryDelay() {
+    // Jitter spreads the reconnections of many tabs after a restart.
+    var delay = retryDelay * (0.75 + Math.random() * 0.5);
+    retryDelay = Math.min(MAX_RETRY_DELAY, retryDelay * 2);
+    return delay;
+  }
+
   function connect() {
-    socket = new WebSocket(socketUrl());
+    var socket = new WebSocket(socketUrl());
     socket.addEventListener("open", function () {
-      retryDelay = 500;
-      setStatus("");
+      retryDelay = MIN_RETRY_DELAY;
       stopPolling();
+      setStatus("");
       root.dataset.socket = "open";
     });
     socket.addEventListener("message", function (event) {
@@ -236,8 +347,7 @@
       root.dataset.socket = "closed";
       setStatus("Live updates lost; reconnecting…");
       startPolling();
-      window.setTimeout(connect, retryDelay);
-      retryDelay = Math.min(maxRetryDelay, retryDelay * 2);
+      window.setTimeout(connect, nextRetryDelay());
     });
   }
 
@@ -247,20 +357,6 @@
     }));
   });
 
-  document.querySelectorAll("button.dismiss-error").forEach(function (button) {
-    button.addEventListener("click", function () {
-      fetch(button.dataset.viewedUrl, {
-        method: "POST",
-        credentials: "same-origin",
-        headers: {"X-CSRFToken": csrfToken()}
-      }).then(function (response) {
-        if (response.ok) {
-          window.location.reload();
-        }
-      });
-    });
-  });
-
-  window.setInterval(refreshTimes, 15000);
+  window.setInterval(refreshTimes, TIME_REFRESH);
   connect();
 }());

@@ -1,0 +1,426 @@
+"""The staff pages in headless Chromium against a live daphne server."""
+
+import json
+import time
+
+import httpx
+import pytest
+from channels.db import database_sync_to_async
+from django.contrib.auth import get_user_model
+
+from runtime_errors import reports, services
+
+from .browser import (
+    ScriptWatch,
+    chromium,
+    open_staff_page,
+    save_screenshot,
+    stack_messages,
+    staff_context,
+)
+from .conftest import INGEST_URL, STAFF_URL, report
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.live,
+    pytest.mark.django_db(transaction=True),
+]
+
+NO_POLLING = {"RUNTIME_ERRORS_ALERT_POLLING": "0"}
+WAIT_MS = 15_000
+
+
+async def ingest(server, key, body):
+    async with httpx.AsyncClient(timeout=10) as client:
+        response = await client.post(
+            server.url + INGEST_URL,
+            json=body,
+            headers={"Authorization": f"Api-Key {key}"},
+        )
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+async def wait_for_stack(page, messages):
+    """Wait until the stack shows exactly these messages, top first."""
+    await page.wait_for_function(
+        """expected => JSON.stringify(Array.from(
+            document.querySelectorAll('#alert-stack .alert-message'),
+            node => node.textContent)) === JSON.stringify(expected)""",
+        arg=messages,
+        timeout=WAIT_MS,
+    )
+
+
+async def test_ingested_error_reaches_an_open_page_by_socket_alone(
+    live_servers, ingest_key, capsys
+):
+    server = live_servers(env=NO_POLLING)
+    feed_requests = []
+
+    async with chromium() as browser:
+        context = await staff_context(browser, server)
+        await context.clock.install()
+        watch = ScriptWatch()
+        page = await open_staff_page(context, server.url + "/staff/", watch)
+        page.on(
+            "request",
+            lambda request: (
+                feed_requests.append(request.url) if "/feed/" in request.url else None
+            ),
+        )
+        started = time.monotonic()
+        answer = await ingest(
+            server, ingest_key, report(message="queue stalled\nmore detail")
+        )
+        alert = await page.wait_for_selector("#alert-stack li.alert", timeout=WAIT_MS)
+        elapsed_ms = (time.monotonic() - started) * 1000
+        await save_screenshot(page.locator("#alert-stack"), "alert-stack.png")
+
+        polling = await page.get_attribute("#alert-stack", "data-polling")
+        message = await alert.eval_on_selector(".alert-message", "n => n.textContent")
+        source = await alert.eval_on_selector(".alert-source", "n => n.textContent")
+        when = await alert.eval_on_selector(".alert-time", "n => n.textContent")
+        classes = await alert.get_attribute("class")
+        announced = await page.text_content(".alert-stack-announcer")
+        details = await alert.eval_on_selector(".alert-details", "n => n.href")
+        await page.clock.fast_forward("05:00")
+        later = await alert.eval_on_selector(".alert-time", "n => n.textContent")
+
+    with capsys.disabled():
+        print(f"\nalert reached the open stack {elapsed_ms:.0f} ms after ingest")
+    assert polling == "off"
+    assert feed_requests == []
+    assert message == "queue stalled"
+    assert source == "billing-worker"
+    assert when == "just now"
+    assert later == "5 min ago"
+    assert "level-error" in classes
+    assert announced == "New error from billing-worker: queue stalled"
+    assert details == f"{server.url}/staff/runtime-errors/{answer['id']}/"
+    assert watch.quiet, watch
+
+
+async def test_stack_shows_five_newest_of_seven_and_dismissing_reveals_the_next(
+    live_servers, ingest_key
+):
+    server = live_servers(env=NO_POLLING)
+    messages = [f"failure kind {kind}" for kind in "abcdefg"]
+
+    async with chromium() as browser:
+        context = await staff_context(browser, server)
+        watch = ScriptWatch()
+        page = await open_staff_page(context, server.url + "/staff/", watch)
+        ids = [
+            (await ingest(server, ingest_key, report(message=m)))["id"]
+            for m in messages
+        ]
+        await wait_for_stack(page, messages[::-1][:5])
+        shown_ids = await page.eval_on_selector_all(
+            "#alert-stack li.alert", "items => items.map(i => Number(i.dataset.id))"
+        )
+        summary_before = await page.text_content(".alert-stack-summary")
+
+        await page.focus("#alert-stack li.alert >> nth=0 >> .alert-dismiss")
+        await page.keyboard.press("Enter")
+        await wait_for_stack(page, messages[::-1][1:6])
+        focused_id = await page.evaluate(
+            "() => document.activeElement.closest('li.alert').dataset.id"
+        )
+        summary_after = await page.text_content(".alert-stack-summary")
+        dismissed = await (
+            await page.request.get(f"{server.url}{STAFF_URL}{ids[-1]}/")
+        ).json()
+        still_active = await (
+            await page.request.get(f"{server.url}{STAFF_URL}{ids[-2]}/")
+        ).json()
+
+    assert shown_ids == ids[::-1][:5]
+    assert summary_before == "7 active errors, 2 more not shown"
+    assert summary_after == "6 active errors, 1 more not shown"
+    assert focused_id == str(ids[-2])
+    assert dismissed["viewed_at"] is not None
+    assert dismissed["viewed_by"]["username"] == "oncall"
+    assert still_active["viewed_at"] is None
+    assert watch.quiet, watch
+
+
+async def test_dismiss_all_shown_leaves_only_the_errors_that_were_not_shown(
+    live_servers, ingest_key
+):
+    server = live_servers(env=NO_POLLING)
+    messages = [f"disk full on node {n}" for n in "abcdef"]
+
+    async with chromium() as browser:
+        context = await staff_context(browser, server)
+        watch = ScriptWatch()
+        page = await open_staff_page(context, server.url + "/staff/", watch)
+        for message in messages:
+            await ingest(server, ingest_key, report(message=message, source=message))
+        await wait_for_stack(page, messages[::-1][:5])
+
+        await page.click("button.alert-stack-dismiss-all")
+        await wait_for_stack(page, messages[:1])
+        feed = await (await page.request.get(f"{server.url}{STAFF_URL}feed/")).json()
+
+    assert feed["active_count"] == 1
+    assert [error["message"] for error in feed["results"]] == messages[:1]
+    assert watch.quiet, watch
+
+
+async def test_dismissing_in_one_tab_removes_the_alert_from_the_other(
+    live_servers, ingest_key
+):
+    server = live_servers(env=NO_POLLING)
+
+    async with chromium() as browser:
+        context = await staff_context(browser, server)
+        watch = ScriptWatch()
+        first = await open_staff_page(context, server.url + "/staff/", watch)
+        second = await open_staff_page(
+            context, server.url + "/staff/?status=all", watch
+        )
+        await ingest(server, ingest_key, report(message="cache node lost"))
+        await ingest(server, ingest_key, report(message="payment gateway timeout"))
+        both = ["payment gateway timeout", "cache node lost"]
+        await wait_for_stack(first, both)
+        await wait_for_stack(second, both)
+
+        await first.click("#alert-stack li.alert >> nth=0 >> .alert-dismiss")
+        await wait_for_stack(second, ["cache node lost"])
+        left_in_first = await stack_messages(first)
+
+    assert left_in_first == ["cache node lost"]
+    assert watch.quiet, watch
+
+
+HOSTILE = {
+    "level": "error",
+    "source": "<svg/onload=alert('s')>",
+    "correlation_id": "corr-bc21",
+    "run_id": "javascript:alert(4)",
+    "job": "javascript:alert(5)",
+    "message": "<img src=x onerror=alert('m')>",
+    "stack": "</textarea><script>alert(3)</script>",
+    "payload": {
+        "user": {
+            "name": '"><script>alert(1)</script>',
+            "profile": "javascript:alert(2)",
+        }
+    },
+    "occurred_at": "2024-05-01T10:00:00Z",
+}
+
+INJECTED = """() => ({
+    images: document.querySelectorAll("img[src='x']").length,
+    svgs: document.querySelectorAll("main svg, #alert-stack svg").length,
+    scriptLinks: Array.from(document.querySelectorAll("a[href]"))
+        .filter(a => a.protocol === "javascript:").length,
+    inlineScripts: Array.from(document.querySelectorAll("script:not([src])"))
+        .filter(s => s.type !== "application/json").length,
+})"""
+NOTHING_INJECTED = {"images": 0, "svgs": 0, "scriptLinks": 0, "inlineScripts": 0}
+
+
+async def test_markup_in_an_error_is_shown_as_text_everywhere_and_never_runs(
+    live_servers, ingest_key
+):
+    links = {"run_id": "https://ci.example/runs/{run_id}"}
+    server = live_servers(env={"RUNTIME_ERRORS_LINKS": json.dumps(links)})
+    page_checks = {}
+
+    async with chromium() as browser:
+        context = await staff_context(browser, server, superuser=True)
+        watch = ScriptWatch()
+        page = await open_staff_page(context, server.url + "/staff/", watch)
+        error_id = (await ingest(server, ingest_key, HOSTILE))["id"]
+        await wait_for_stack(page, [HOSTILE["message"]])
+        stack_source = await page.text_content("#alert-stack .alert-source")
+        run_href = await page.get_attribute("#alert-stack .alert-run", "href")
+        page_checks["stack"] = await page.evaluate(INJECTED)
+
+        await page.goto(server.url + "/staff/?status=all")
+        row = page.locator("table.errors tbody tr").first
+        dashboard_cells = await row.locator("td").all_text_contents()
+        page_checks["dashboard"] = await page.evaluate(INJECTED)
+
+        await page.goto(f"{server.url}/staff/runtime-errors/{error_id}/")
+        detail = {
+            "source": await page.text_content(".error-source"),
+            "message": await page.text_content("pre.message"),
+            "stack": await page.text_content("pre.stack"),
+            "payload": json.loads(await page.text_content("pre.payload")),
+            "links": await page.eval_on_selector_all(
+                ".context a", "links => links.map(a => [a.textContent, a.href])"
+            ),
+        }
+        page_checks["detail"] = await page.evaluate(INJECTED)
+
+        await page.goto(server.url + "/admin/runtime_errors/runtimeerror/?q=corr-bc21")
+        admin_row = await page.locator("#result_list tbody tr").first.inner_text()
+        page_checks["admin list"] = await page.evaluate(INJECTED)
+        await page.goto(
+            f"{server.url}/admin/runtime_errors/runtimeerror/{error_id}/change/"
+        )
+        admin_detail = await page.locator("#content").inner_text()
+        page_checks["admin change"] = await page.evaluate(INJECTED)
+
+        await page.wait_for_timeout(300)
+        dialogs_from_error_text = list(watch.dialogs)
+        await page.evaluate("() => window.alert('control')")
+
+    assert stack_source == HOSTILE["source"]
+    assert run_href == "https://ci.example/runs/javascript%3Aalert%284%29"
+    assert HOSTILE["source"] in dashboard_cells
+    assert HOSTILE["message"] in dashboard_cells
+    assert detail["source"] == HOSTILE["source"]
+    assert detail["message"] == HOSTILE["message"]
+    assert detail["stack"] == HOSTILE["stack"]
+    assert detail["payload"] == HOSTILE["payload"]
+    assert dict((text, href) for text, href in detail["links"]) == {
+        "corr-bc21": f"{server.url}/staff/?correlation_id=corr-bc21",
+        "javascript:alert(4)": "https://ci.example/runs/javascript%3Aalert%284%29",
+        "javascript:alert(5)": f"{server.url}/staff/?job=javascript%3Aalert%285%29",
+    }
+    assert HOSTILE["message"] in admin_row
+    assert HOSTILE["source"] in admin_row
+    for text in (HOSTILE["message"], HOSTILE["stack"], "javascript:alert(2)"):
+        assert text in admin_detail
+    assert page_checks == {name: NOTHING_INJECTED for name in page_checks}
+    assert len(page_checks) == 5
+    assert dialogs_from_error_text == []
+    assert watch.dialogs == ["control"]
+    assert not watch.console_errors and not watch.page_errors, watch
+
+
+def _ingest_directly(message):
+    return services.ingest_reports(
+        reports=reports.parse_reports(report(message=message))
+    )
+
+
+def _mark_viewed(error_id):
+    services.mark_viewed(
+        ids=[error_id], user=get_user_model().objects.get(username="oncall")
+    )
+
+
+async def test_stack_reconnects_after_a_restart_and_resyncs_from_the_snapshot(
+    live_servers, ingest_key
+):
+    server = live_servers(env=NO_POLLING)
+
+    async with chromium() as browser:
+        context = await staff_context(browser, server)
+        watch = ScriptWatch()
+        page = await open_staff_page(context, server.url + "/staff/", watch)
+        before = await ingest(server, ingest_key, report(message="before the restart"))
+        await wait_for_stack(page, ["before the restart"])
+        await page.evaluate("() => { window.sameDocument = true; }")
+
+        server.stop()
+        await page.wait_for_selector(
+            "#alert-stack[data-socket='closed']", state="attached"
+        )
+        status_while_down = await page.text_content(".alert-stack-status")
+        await database_sync_to_async(_mark_viewed)(before["id"])
+        await database_sync_to_async(_ingest_directly)("while the server was down")
+        stack_while_down = await stack_messages(page)
+
+        live_servers(port=server.port, env=NO_POLLING)
+        await wait_for_stack(page, ["while the server was down"])
+        await ingest(server, ingest_key, report(message="after the restart"))
+        await wait_for_stack(page, ["after the restart", "while the server was down"])
+        status_after = await page.text_content(".alert-stack-status")
+        same_document = await page.evaluate("() => window.sameDocument === true")
+
+    assert "reconnecting" in status_while_down
+    assert stack_while_down == ["before the restart"]
+    assert status_after == ""
+    assert same_document
+    assert not watch.page_errors and not watch.dialogs, watch
+
+
+async def test_charts_by_level_and_dismiss_on_the_detail_page_with_screenshots(
+    live_servers, ingest_key
+):
+    server = live_servers(env=NO_POLLING)
+    rollout = report(
+        level="critical",
+        source="deploy-pipeline",
+        stage="rollout",
+        message="rollout halted: 3 of 12 pods failed readiness",
+        run_id="deploy-2291",
+        project="storefront",
+        namespace="prod-eu",
+        job="canary",
+        payload={"release": "v4.18.2", "failed_pods": ["web-7", "web-9", "web-11"]},
+    )
+    batch = [
+        report(level="critical", source="control-plane", message="etcd quorum lost"),
+        *[
+            report(source="billing-worker", message=message, run_id="run-7")
+            for message in (
+                "invoice template missing",
+                "ledger sync refused",
+                "tax service unreachable",
+                "currency table stale",
+                "receipt mailer crashed",
+            )
+        ],
+        report(level="warning", source="scheduler", message="job queue is deep"),
+        report(level="warning", source="scheduler", message="retrying slow task"),
+        report(level="info", source="ops-bot", message="maintenance window opened"),
+    ]
+
+    async with chromium() as browser:
+        context = await staff_context(browser, server)
+        watch = ScriptWatch()
+        await ingest(server, ingest_key, batch)
+        answer = await ingest(server, ingest_key, [rollout, rollout])
+        page = await open_staff_page(context, server.url + "/staff/", watch)
+        await page.wait_for_function(
+            "() => window.Chart && Chart.getChart(document.getElementById('chart-day'))"
+        )
+        day_totals = await page.evaluate(
+            """() => Object.fromEntries(
+                Chart.getChart(document.getElementById('chart-day')).data.datasets
+                    .map(d => [d.label, d.data.reduce((a, b) => a + b, 0)]))"""
+        )
+        week_totals = await page.evaluate(
+            """() => Chart.getChart(document.getElementById('chart-week')).data.datasets
+                .map(d => d.data.reduce((a, b) => a + b, 0))"""
+        )
+        counts = await page.locator(".level-count .level-errors").all_text_contents()
+        await save_screenshot(page, "dashboard.png")
+
+        critical_id = answer["results"][0]["id"]
+        await page.goto(f"{server.url}/staff/runtime-errors/{critical_id}/")
+        await page.wait_for_selector(
+            "#alert-stack[data-rendered='yes']", state="attached"
+        )
+        occurrences = await page.text_content(".occurrences")
+        await save_screenshot(page, "detail.png")
+        await save_screenshot(page.locator("#alert-stack"), "alert-stack-full.png")
+
+        await page.click("button.dismiss-error")
+        viewed_note = await page.text_content(".viewed-note", timeout=WAIT_MS)
+        await page.wait_for_selector(
+            "#alert-stack[data-rendered='yes']", state="attached"
+        )
+        stack_after_dismiss = await stack_messages(page)
+
+    assert day_totals == {
+        "Critical": 3,
+        "Error": 5,
+        "Warning": 2,
+        "Info": 1,
+        "Debug": 0,
+    }
+    assert sum(week_totals) == 11
+    assert counts == ["2", "5", "2", "1", "0"]
+    assert occurrences == "2"
+    assert viewed_note.startswith("Viewed by oncall at ")
+    assert rollout["message"] not in stack_after_dismiss
+    assert len(stack_after_dismiss) == 5
+    assert watch.quiet, watch
