@@ -5,11 +5,27 @@ import logging
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
+from .middleware import (
+    DATABASE_UNAVAILABLE,
+    DEGRADED_DETAIL,
+    RETRY_AFTER_SECONDS,
+)
 from .push import STAFF_GROUP, stack_message
 
 logger = logging.getLogger(__name__)
 
 REFUSED = 4403
+DEGRADED = 4503
+
+# Without the database neither the stack nor the count is known: null says
+# so, and the client keeps what it shows and says the journal is degraded.
+DEGRADED_MESSAGE = {
+    "type": "journal.degraded",
+    "detail": DEGRADED_DETAIL,
+    "retry_after": RETRY_AFTER_SECONDS,
+    "active_count": None,
+    "stack": None,
+}
 
 
 class StaffAlertConsumer(AsyncJsonWebsocketConsumer):
@@ -19,6 +35,12 @@ class StaffAlertConsumer(AsyncJsonWebsocketConsumer):
 
     async def connect(self):
         """Called on the handshake: refuse anyone who is not staff."""
+        if self.scope.get("journal_degraded"):
+            # Accepted only to say why it closes: the message holds no data.
+            await self.accept()
+            await self._close_degraded()
+            return
+
         user = self.scope.get("user")
         if not (user and user.is_active and user.is_staff):
             logger.warning(
@@ -31,7 +53,7 @@ class StaffAlertConsumer(AsyncJsonWebsocketConsumer):
         await self.channel_layer.group_add(STAFF_GROUP, self.channel_name)
         self.joined = True
         await self.accept()
-        await self.send_json(await _snapshot())
+        await self._send_snapshot()
 
     async def disconnect(self, code):
         """Called when the socket closes, whether or not it was accepted."""
@@ -42,7 +64,7 @@ class StaffAlertConsumer(AsyncJsonWebsocketConsumer):
     async def receive_json(self, content, **kwargs):
         """Called on a client message: only a resync request is understood."""
         if isinstance(content, dict) and content.get("type") == "resync":
-            await self.send_json(await _snapshot())
+            await self._send_snapshot()
 
     async def runtime_error_created(self, message):
         await self.send_json(message)
@@ -52,6 +74,22 @@ class StaffAlertConsumer(AsyncJsonWebsocketConsumer):
 
     async def runtime_error_viewed(self, message):
         await self.send_json(message)
+
+    async def _send_snapshot(self):
+        try:
+            snapshot = await _snapshot()
+        except DATABASE_UNAVAILABLE as error:
+            logger.error(
+                "The database is unavailable for a staff socket: %s",
+                type(error).__name__,
+            )
+            await self._close_degraded()
+            return
+        await self.send_json(snapshot)
+
+    async def _close_degraded(self):
+        await self.send_json(DEGRADED_MESSAGE)
+        await self.close(code=DEGRADED)
 
 
 @database_sync_to_async

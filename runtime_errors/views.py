@@ -6,6 +6,7 @@ import logging
 from django.contrib.admin.views.decorators import staff_member_required
 from django.core.paginator import Paginator
 from django.db.models import Count, Sum
+from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, render
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import (
@@ -20,8 +21,9 @@ from rest_framework.permissions import IsAdminUser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from . import selectors, services
+from . import health, selectors, services
 from .authentication import HasIngestKey, IngestKeyAuthentication
+from .exceptions import RETRY_AFTER_SECONDS
 from .filters import RuntimeErrorFilter
 from .links import context_links
 from .models import SEVERITY, Level
@@ -37,6 +39,7 @@ from .serializers import (
     IngestResultSerializer,
     RuntimeErrorSerializer,
 )
+from .throttling import IngestKeyRateThrottle
 
 logger = logging.getLogger(__name__)
 
@@ -75,6 +78,7 @@ class IngestView(APIView):
 
     authentication_classes = [IngestKeyAuthentication]
     permission_classes = [HasIngestKey]
+    throttle_classes = [IngestKeyRateThrottle]
     parser_classes = [IngestJSONParser]
 
     def post(self, request):
@@ -220,3 +224,15 @@ def detail(request, pk):
         "runtime_errors/detail.html",
         {"error": error, "links": links, "payload_json": payload_json},
     )
+
+
+def healthz(request):
+    """Answer 200 when the database and the channel layer work, else 503."""
+    healthy, checks = health.health_report()
+    response = JsonResponse(
+        {"status": "ok" if healthy else "unavailable", "checks": checks},
+        status=200 if healthy else 503,
+    )
+    if not healthy:
+        response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
