@@ -20,3 +20,10 @@ def runtime_error_feed(*, size=FEED_SIZE):
     """Return (active_count, the newest active errors)."""
     active = runtime_error_list(status="active")
     return active.count(), list(active[:size])
+
+
+def prunable_errors(*, last_seen_before):
+    """Return viewed errors last seen before a time; active ones never."""
+    return RuntimeError.objects.filter(
+        viewed_at__isnull=False, last_seen_at__lt=last_seen_before
+    )
