@@ -177,7 +177,8 @@ class JournalHandler(logging.Handler):
 
         try:
             reports = [report for report in map(_parse, bodies) if report]
-            services.ingest_reports(reports=reports)
+            if reports:
+                services.ingest_reports(reports=reports)
         except Exception as error:
             self._note_failure(error, len(bodies))
         else:
@@ -262,6 +263,7 @@ def _payload(value):
 
 
 def _parse(body):
+    # Imported late, like services in JournalHandler._write.
     from django.utils import timezone
 
     from .reports import ReportsInvalid, parse_report

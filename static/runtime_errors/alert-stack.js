@@ -22,6 +22,8 @@
   var maxRetryDelay = 15000;
   var pollTimer = null;
   var pollInterval = 5000;
+  var degradedCode = 4503;
+  var degradedText = "The journal is degraded: its database is unavailable; retrying.";
 
   function socketUrl() {
     var scheme = window.location.protocol === "https:" ? "wss://" : "ws://";
@@ -146,6 +148,10 @@
   }
 
   function handleMessage(message) {
+    if (message.type === "journal.degraded") {
+      setStatus(degradedText);
+      return;
+    }
     if (message.type === "runtime_error.viewed") {
       message.ids.forEach(function (id) {
         viewedIds.add(id);
@@ -189,13 +195,19 @@
   function pollFeed() {
     return fetch(feedUrl, {credentials: "same-origin", headers: {Accept: "application/json"}})
       .then(function (response) {
+        if (response.status === 503) {
+          setStatus(degradedText);
+          return null;
+        }
         if (!response.ok) {
           throw new Error("feed failed");
         }
         return response.json();
       })
       .then(function (feed) {
-        render(feed.results, feed.active_count);
+        if (feed) {
+          render(feed.results, feed.active_count);
+        }
       })
       .catch(function () {
         setStatus("The journal is unreachable; retrying.");
@@ -232,9 +244,9 @@
       }
       handleMessage(message);
     });
-    socket.addEventListener("close", function () {
+    socket.addEventListener("close", function (event) {
       root.dataset.socket = "closed";
-      setStatus("Live updates lost; reconnecting…");
+      setStatus(event.code === degradedCode ? degradedText : "Live updates lost; reconnecting…");
       startPolling();
       window.setTimeout(connect, retryDelay);
       retryDelay = Math.min(maxRetryDelay, retryDelay * 2);
