@@ -8,17 +8,17 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 django_asgi_app = get_asgi_application()
 
-from channels.auth import AuthMiddlewareStack  # noqa: E402 - needs Django set up
-from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402 - needs Django
 
 from runtime_errors.asgi import BodySizeLimit, SameOriginWebsocket  # noqa: E402
+from runtime_errors.middleware import staff_socket_auth  # noqa: E402
 from runtime_errors.routing import websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
         "http": BodySizeLimit(django_asgi_app),
         "websocket": SameOriginWebsocket(
-            AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
+            staff_socket_auth(URLRouter(websocket_urlpatterns))
         ),
     }
 )

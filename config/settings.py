@@ -50,17 +50,18 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    "runtime_errors.middleware.AccessLogMiddleware",
+    "runtime_errors.edges.AccessLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "servestatic.middleware.ServeStaticMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
-    "runtime_errors.middleware.ApiTrailingSlashMiddleware",
+    "runtime_errors.edges.ApiTrailingSlashMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
+    "runtime_errors.middleware.DatabaseUnavailableMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -88,6 +89,9 @@ DATABASE_URL = env.str("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlit
 DATABASES = {"default": env.dj_db_url("DATABASE_URL", default=DATABASE_URL)}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"]["CONN_MAX_AGE"] = 0
+    # A pooled connection may have died with the database; checking it when
+    # it is handed out lets the service recover by itself.
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
         "min_size": env.int("DATABASE_POOL_MIN_SIZE", default=2),
         "max_size": env.int("DATABASE_POOL_MAX_SIZE", default=10),
@@ -190,6 +194,10 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "runtime_errors.exceptions.api_exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    # Ingest is counted per key in the shared cache; a batch is one request.
+    "DEFAULT_THROTTLE_RATES": {
+        "ingest": env.str("RUNTIME_ERRORS_INGEST_RATE", default="1200/min"),
+    },
 }
 
 SPECTACULAR_SETTINGS = {
@@ -210,6 +218,12 @@ RUNTIME_ERRORS_LINKS = env.json("RUNTIME_ERRORS_LINKS", default={})
 # prove the socket alone delivers an alert switch this off.
 RUNTIME_ERRORS_ALERT_POLLING = env.bool("RUNTIME_ERRORS_ALERT_POLLING", default=True)
 
+# `prune_runtime_errors` removes viewed errors older than this many days.
+RUNTIME_ERRORS_PRUNE_AFTER_DAYS = env.int("RUNTIME_ERRORS_PRUNE_AFTER_DAYS", default=90)
+
+# Error-level records of this project's own loggers become journal entries.
+RUNTIME_ERRORS_CAPTURE = env.bool("RUNTIME_ERRORS_CAPTURE", default=True)
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -218,8 +232,15 @@ LOGGING = {
     },
     "handlers": {
         "console": {"class": "logging.StreamHandler", "formatter": "plain"},
+        "journal": {
+            "class": "runtime_errors.capture.JournalHandler",
+            "level": "ERROR",
+        },
     },
-    "root": {"handlers": ["console"], "level": "WARNING"},
+    "root": {
+        "handlers": ["console", "journal"] if RUNTIME_ERRORS_CAPTURE else ["console"],
+        "level": "WARNING",
+    },
     "loggers": {
         "runtime_errors": {"level": "INFO"},
     },

@@ -4,11 +4,13 @@ from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from runtime_errors.urls import api_urlpatterns
+from runtime_errors.views import healthz
 
 handler404 = "runtime_errors.views.not_found"
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="runtime_errors:dashboard")),
+    path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("staff/", include("runtime_errors.urls")),
     path("api/v1/", include((api_urlpatterns, "api"))),
@@ -19,3 +21,5 @@ urlpatterns = [
         name="schema-docs",
     ),
 ]
+
+handler500 = "runtime_errors.middleware.server_error"

@@ -5,3 +5,8 @@ class RuntimeErrorsConfig(AppConfig):
     name = "runtime_errors"
     verbose_name = "Runtime errors"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        from .capture import install_excepthooks
+
+        install_excepthooks()

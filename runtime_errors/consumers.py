@@ -7,12 +7,28 @@ import logging
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
+from .middleware import (
+    DATABASE_UNAVAILABLE,
+    DEGRADED_DETAIL,
+    RETRY_AFTER_SECONDS,
+)
 from .push import STAFF_GROUP, stack_message
 
 logger = logging.getLogger(__name__)
 
 REFUSED = 4403
 MAX_CLIENT_FRAME = 4096
+DEGRADED = 4503
+
+# Without the database neither the stack nor the count is known: null says
+# so, and the client keeps what it shows and says the journal is degraded.
+DEGRADED_MESSAGE = {
+    "type": "journal.degraded",
+    "detail": DEGRADED_DETAIL,
+    "retry_after": RETRY_AFTER_SECONDS,
+    "active_count": None,
+    "stack": None,
+}
 
 
 class StaffAlertConsumer(AsyncJsonWebsocketConsumer):
@@ -23,6 +39,12 @@ class StaffAlertConsumer(AsyncJsonWebsocketConsumer):
 
     async def connect(self):
         """Called on the handshake: refuse anyone who is not staff."""
+        if self.scope.get("journal_degraded"):
+            # Accepted only to say why it closes: the message holds no data.
+            await self.accept()
+            await self._close_degraded()
+            return
+
         user = self.scope.get("user")
         if not (user and user.is_active and user.is_staff):
             logger.warning(
@@ -36,7 +58,7 @@ class StaffAlertConsumer(AsyncJsonWebsocketConsumer):
         self.joined = True
         self.renewal = asyncio.create_task(self._renew_membership())
         await self.accept()
-        await self.send_json(await _snapshot())
+        await self._send_snapshot()
 
     async def disconnect(self, code):
         """Called when the socket closes, whether or not it was accepted."""
@@ -63,7 +85,7 @@ class StaffAlertConsumer(AsyncJsonWebsocketConsumer):
     async def receive_json(self, content, **kwargs):
         """Called on a client message: only a resync request is understood."""
         if isinstance(content, dict) and content.get("type") == "resync":
-            await self.send_json(await _snapshot())
+            await self._send_snapshot()
 
     async def _renew_membership(self):
         # Channel layers drop group members after their group expiry, so a
@@ -84,6 +106,22 @@ class StaffAlertConsumer(AsyncJsonWebsocketConsumer):
 
     async def runtime_error_viewed(self, message):
         await self.send_json(message)
+
+    async def _send_snapshot(self):
+        try:
+            snapshot = await _snapshot()
+        except DATABASE_UNAVAILABLE as error:
+            logger.error(
+                "The database is unavailable for a staff socket: %s",
+                type(error).__name__,
+            )
+            await self._close_degraded()
+            return
+        await self.send_json(snapshot)
+
+    async def _close_degraded(self):
+        await self.send_json(DEGRADED_MESSAGE)
+        await self.close(code=DEGRADED)
 
 
 @database_sync_to_async

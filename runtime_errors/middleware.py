@@ -1,65 +1,100 @@
-"""Django middleware for the API's edges."""
+"""What a request meets when the journal's database is away.
+
+Wherever the outage is first noticed (a key lookup, a session, a view), the
+answer is a 503 with `Retry-After`: JSON for the API, a plain page for staff
+that needs no database to render. A client is never told that a report was
+stored when it was not, and the next request tries the database again.
+"""
 
 import logging
-import time
-from urllib.parse import unquote_plus
+import sys
 
-from django.urls import Resolver404, resolve
+from channels.auth import AuthMiddleware
+from channels.sessions import CookieMiddleware, SessionMiddleware
+from django.contrib.auth.models import AnonymousUser
+from django.db import InterfaceError, OperationalError
+from django.http import JsonResponse
+from django.template.response import SimpleTemplateResponse
+from django.views.defaults import server_error as default_server_error
 
-from .redaction import redact_text
+from .exceptions import RETRY_AFTER_SECONDS
 
-access_logger = logging.getLogger("runtime_errors.access")
+logger = logging.getLogger(__name__)
 
-API_PREFIX = "/api/"
+DEGRADED_DETAIL = "The journal's database is unavailable; retry later."
+DATABASE_UNAVAILABLE = (OperationalError, InterfaceError)
 
 
-class ApiTrailingSlashMiddleware:
-    """Serve an API path given without its trailing slash as if it had one.
+def is_database_unavailable(error):
+    """Tell whether an exception means the database cannot be reached."""
+    return isinstance(error, DATABASE_UNAVAILABLE)
 
-    Services often drop the slash; Django's APPEND_SLASH can only redirect,
-    which a POST cannot follow, so the path is completed in place instead.
-    """
+
+def degraded_response(request):
+    """Return the 503 answer for this request, JSON or a page."""
+    if request.path.startswith("/api/") or request.path == "/healthz":
+        response = JsonResponse(
+            {"detail": DEGRADED_DETAIL, "code": "database_unavailable"}, status=503
+        )
+    else:
+        response = SimpleTemplateResponse(
+            "runtime_errors/degraded.html",
+            {"retry_after": RETRY_AFTER_SECONDS},
+            status=503,
+        )
+        response.render()
+    response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
+
+
+class DatabaseUnavailableMiddleware:
+    """Answer 503 when a view, or the session it reads, finds the database
+    unreachable."""
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
-        path = request.path_info
-        if path.startswith(API_PREFIX) and not path.endswith("/"):
-            try:
-                resolve(path + "/")
-            except Resolver404:
-                pass
-            else:
-                request.path_info = path + "/"
-                request.path = request.path + "/"
         return self.get_response(request)
 
+    def process_exception(self, request, exception):
+        if not is_database_unavailable(exception):
+            return None
+        logger.error(
+            "The database is unavailable for %s: %s",
+            request.path,
+            type(exception).__name__,
+        )
+        return degraded_response(request)
 
-class AccessLogMiddleware:
-    """Log one line per request, with secrets in the query string redacted.
 
-    It stands in for the server's own access log, which would write query
-    strings (and the tokens some clients put there) verbatim.
+def server_error(request):
+    """Answer an uncaught error: a 503 when the database is away, else 500.
+
+    An outage noticed inside another middleware (a session saved on the way
+    out) never reaches process_exception; it arrives here.
     """
+    if is_database_unavailable(sys.exc_info()[1]):
+        return degraded_response(request)
+    return default_server_error(request)
 
-    def __init__(self, get_response):
-        self.get_response = get_response
 
-    def __call__(self, request):
-        started = time.monotonic()
-        response = self.get_response(request)
-        elapsed_ms = (time.monotonic() - started) * 1000
-        query = request.META.get("QUERY_STRING", "")
-        target = request.path + (
-            "?" + redact_text(unquote_plus(query)) if query else ""
-        )
-        access_logger.info(
-            "%s %s %s %s %.1fms",
-            request.META.get("REMOTE_ADDR", "-"),
-            request.method,
-            target,
-            response.status_code,
-            elapsed_ms,
-        )
-        return response
+class DegradedAuthMiddleware(AuthMiddleware):
+    """Channels' session authentication that marks the scope degraded,
+    instead of failing the handshake, when the database is away."""
+
+    async def resolve_scope(self, scope):
+        try:
+            await super().resolve_scope(scope)
+        except DATABASE_UNAVAILABLE as error:
+            logger.error(
+                "The database is unavailable for a staff socket: %s",
+                type(error).__name__,
+            )
+            scope["user"]._wrapped = AnonymousUser()
+            scope["journal_degraded"] = True
+
+
+def staff_socket_auth(inner):
+    """Wrap the staff socket in cookie, session and degraded-aware auth."""
+    return CookieMiddleware(SessionMiddleware(DegradedAuthMiddleware(inner)))

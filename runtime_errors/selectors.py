@@ -29,3 +29,10 @@ def hourly_counts(*, since):
         .order_by("hour", "level")
         .values_list("hour", "level", "occurrences")
     )
+
+
+def prunable_errors(*, last_seen_before):
+    """Return viewed errors last seen before a time; active ones never."""
+    return RuntimeError.objects.filter(
+        viewed_at__isnull=False, last_seen_at__lt=last_seen_before
+    )

@@ -14,7 +14,7 @@ import logging
 from django.db import connection, transaction
 from django.utils import timezone
 
-from . import push
+from . import push, selectors
 from .models import HourlyCount, RuntimeError
 
 logger = logging.getLogger(__name__)
@@ -270,3 +270,17 @@ def _mark_viewed_sql(id_count):
         f"UPDATE {table} SET viewed_at = %s, viewed_by_id = %s "
         f"WHERE {chosen} AND viewed_at IS NULL RETURNING id"
     )
+
+
+def prune_viewed(*, last_seen_before, batch_size):
+    """Delete viewed errors last seen before a time, batch by batch; yield
+    how many each batch removed."""
+    # Short batches, each its own transaction, keep locks brief on a
+    # journal that ingest is writing to at the same time.
+    prunable = selectors.prunable_errors(last_seen_before=last_seen_before)
+    while True:
+        ids = list(prunable.order_by("id").values_list("id", flat=True)[:batch_size])
+        if not ids:
+            return
+        deleted, _ = prunable.filter(id__in=ids).delete()
+        yield deleted

@@ -25,8 +25,9 @@ from rest_framework.permissions import IsAdminUser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from . import charts, selectors, services
+from . import charts, health, selectors, services
 from .authentication import HasIngestKey, IngestKeyAuthentication
+from .exceptions import RETRY_AFTER_SECONDS
 from .filters import RuntimeErrorFilter
 from .links import context_links
 from .models import SEVERITY, Level
@@ -42,6 +43,7 @@ from .serializers import (
     IngestResultSerializer,
     RuntimeErrorSerializer,
 )
+from .throttling import IngestKeyRateThrottle
 
 logger = logging.getLogger(__name__)
 
@@ -80,6 +82,7 @@ class IngestView(APIView):
 
     authentication_classes = [IngestKeyAuthentication]
     permission_classes = [HasIngestKey]
+    throttle_classes = [IngestKeyRateThrottle]
     parser_classes = [IngestJSONParser]
 
     def post(self, request):
@@ -253,3 +256,15 @@ def not_found(request, exception):
 
 def _dashboard_query(**filters):
     return f"{reverse('runtime_errors:dashboard')}?{urlencode(filters)}"
+
+
+def healthz(request):
+    """Answer 200 when the database and the channel layer work, else 503."""
+    healthy, checks = health.health_report()
+    response = JsonResponse(
+        {"status": "ok" if healthy else "unavailable", "checks": checks},
+        status=200 if healthy else 503,
+    )
+    if not healthy:
+        response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response

@@ -35,6 +35,8 @@
   var retryDelay = MIN_RETRY_DELAY;
   var pollTimer = null;
   var hasRendered = false;
+  var degradedCode = 4503;
+  var degradedText = "The journal is degraded: its database is unavailable; retrying.";
 
   function socketUrl() {
     var scheme = window.location.protocol === "https:" ? "wss://" : "ws://";
@@ -240,6 +242,10 @@
   }
 
   function handleMessage(message) {
+    if (message && message.type === "journal.degraded") {
+      setStatus(degradedText);
+      return;
+    }
     if (!message || !Array.isArray(message.stack)) {
       return;
     }
@@ -293,13 +299,19 @@
     var headers = {Accept: "application/json"};
     return fetch(feedUrl, {credentials: "same-origin", headers: headers})
       .then(function (response) {
+        if (response.status === 503) {
+          setStatus(degradedText);
+          return null;
+        }
         if (!response.ok) {
           throw new Error("feed unavailable");
         }
         return response.json();
       })
       .then(function (feed) {
-        handleMessage({type: "feed", stack: feed.results, active_count: feed.active_count});
+        if (feed) {
+          handleMessage({type: "feed", stack: feed.results, active_count: feed.active_count});
+        }
       })
       .catch(function () {
         return null;
@@ -343,9 +355,9 @@
       }
       handleMessage(message);
     });
-    socket.addEventListener("close", function () {
+    socket.addEventListener("close", function (event) {
       root.dataset.socket = "closed";
-      setStatus("Live updates lost; reconnecting…");
+      setStatus(event.code === degradedCode ? degradedText : "Live updates lost; reconnecting…");
       startPolling();
       window.setTimeout(connect, nextRetryDelay());
     });

@@ -1,0 +1,65 @@
+"""Django middleware for the API's edges: paths without a slash, the access log."""
+
+import logging
+import time
+from urllib.parse import unquote_plus
+
+from django.urls import Resolver404, resolve
+
+from .redaction import redact_text
+
+access_logger = logging.getLogger("runtime_errors.access")
+
+API_PREFIX = "/api/"
+
+
+class ApiTrailingSlashMiddleware:
+    """Serve an API path given without its trailing slash as if it had one.
+
+    Services often drop the slash; Django's APPEND_SLASH can only redirect,
+    which a POST cannot follow, so the path is completed in place instead.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        path = request.path_info
+        if path.startswith(API_PREFIX) and not path.endswith("/"):
+            try:
+                resolve(path + "/")
+            except Resolver404:
+                pass
+            else:
+                request.path_info = path + "/"
+                request.path = request.path + "/"
+        return self.get_response(request)
+
+
+class AccessLogMiddleware:
+    """Log one line per request, with secrets in the query string redacted.
+
+    It stands in for the server's own access log, which would write query
+    strings (and the tokens some clients put there) verbatim.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        started = time.monotonic()
+        response = self.get_response(request)
+        elapsed_ms = (time.monotonic() - started) * 1000
+        query = request.META.get("QUERY_STRING", "")
+        target = request.path + (
+            "?" + redact_text(unquote_plus(query)) if query else ""
+        )
+        access_logger.info(
+            "%s %s %s %s %.1fms",
+            request.META.get("REMOTE_ADDR", "-"),
+            request.method,
+            target,
+            response.status_code,
+            elapsed_ms,
+        )
+        return response
