@@ -50,6 +50,7 @@ MIDDLEWARE = [
     "servestatic.middleware.ServeStaticMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "runtime_errors.middleware.CleanQueryMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -179,11 +180,20 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "runtime_errors.schema.bound_ingest_batches",
+    ],
 }
 
 # Links from context fields to other tools, e.g.
 # {"run_id": "https://ci.example/runs/{run_id}"}.
 RUNTIME_ERRORS_LINKS = env.json("RUNTIME_ERRORS_LINKS", default={})
+
+# Redaction beyond the built-in rules: key words (matched as words, like the
+# built-in ones) and regular expressions whose matches are replaced.
+RUNTIME_ERRORS_REDACT_KEYS = env.list("RUNTIME_ERRORS_REDACT_KEYS", default=[])
+RUNTIME_ERRORS_REDACT_PATTERNS = env.json("RUNTIME_ERRORS_REDACT_PATTERNS", default=[])
 
 LOGGING = {
     "version": 1,
@@ -191,8 +201,16 @@ LOGGING = {
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
     },
+    # The product's own log lines go through the same redaction as reports.
+    "filters": {
+        "redact": {"()": "runtime_errors.redaction.RedactingFilter"},
+    },
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": "plain"},
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["redact"],
+        },
     },
     "root": {"handlers": ["console"], "level": "WARNING"},
     "loggers": {

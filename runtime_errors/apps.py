@@ -5,3 +5,8 @@ class RuntimeErrorsConfig(AppConfig):
     name = "runtime_errors"
     verbose_name = "Runtime errors"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        # Registers the redaction settings check and the OpenAPI description
+        # of the ingest key scheme.
+        from . import redaction, schema  # noqa: F401

@@ -8,6 +8,7 @@ from django.core.paginator import Paginator
 from django.db.models import Count, Sum
 from django.shortcuts import get_object_or_404, render
 from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiResponse,
     PolymorphicProxySerializer,
@@ -40,7 +41,9 @@ from .serializers import (
 
 logger = logging.getLogger(__name__)
 
-_ERROR = OpenApiResponse(description="A JSON object naming what is wrong.")
+_ERROR = OpenApiResponse(
+    response=OpenApiTypes.OBJECT, description="A JSON object naming what is wrong."
+)
 DASHBOARD_PAGE_SIZE = 50
 
 
@@ -53,6 +56,7 @@ DASHBOARD_PAGE_SIZE = 50
                 IngestReportSerializer(many=True),
             ],
             resource_type_field_name=None,
+            many=False,
         ),
         responses={
             201: PolymorphicProxySerializer(
@@ -137,6 +141,7 @@ class RuntimeErrorViewSet(viewsets.ReadOnlyModelViewSet):
         return Response(self.get_serializer(error).data)
 
     @extend_schema(
+        operation_id="v1_staff_runtime_errors_bulk_viewed",
         request=BulkViewedRequestSerializer,
         responses={200: BulkViewedResultSerializer, **_STAFF_ERRORS},
     )
