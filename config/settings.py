@@ -56,6 +56,7 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "runtime_errors.edges.ApiTrailingSlashMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "runtime_errors.edges.CleanQueryMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -208,6 +209,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "runtime_errors.schema.bound_ingest_batches",
+    ],
 }
 
 # Links from context fields to other tools, e.g.
@@ -224,14 +229,27 @@ RUNTIME_ERRORS_PRUNE_AFTER_DAYS = env.int("RUNTIME_ERRORS_PRUNE_AFTER_DAYS", def
 # Error-level records of this project's own loggers become journal entries.
 RUNTIME_ERRORS_CAPTURE = env.bool("RUNTIME_ERRORS_CAPTURE", default=True)
 
+# Redaction beyond the built-in rules: key words (matched as words, like the
+# built-in ones) and regular expressions whose matches are replaced.
+RUNTIME_ERRORS_REDACT_KEYS = env.list("RUNTIME_ERRORS_REDACT_KEYS", default=[])
+RUNTIME_ERRORS_REDACT_PATTERNS = env.json("RUNTIME_ERRORS_REDACT_PATTERNS", default=[])
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
     },
+    # The product's own log lines go through the same redaction as reports.
+    "filters": {
+        "redact": {"()": "runtime_errors.redaction.RedactingFilter"},
+    },
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": "plain"},
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["redact"],
+        },
         "journal": {
             "class": "runtime_errors.capture.JournalHandler",
             "level": "ERROR",

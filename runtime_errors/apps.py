@@ -10,3 +10,7 @@ class RuntimeErrorsConfig(AppConfig):
         from .capture import install_excepthooks
 
         install_excepthooks()
+
+        # Registers the redaction settings check and the OpenAPI description
+        # of the ingest key scheme.
+        from . import redaction, schema  # noqa: F401

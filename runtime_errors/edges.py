@@ -4,9 +4,12 @@ import logging
 import time
 from urllib.parse import unquote_plus
 
+from django.http import QueryDict
 from django.urls import Resolver404, resolve
+from django.utils.deprecation import MiddlewareMixin
 
 from .redaction import redact_text
+from .text import clean_text
 
 access_logger = logging.getLogger("runtime_errors.access")
 
@@ -63,3 +66,21 @@ class AccessLogMiddleware:
             elapsed_ms,
         )
         return response
+
+
+class CleanQueryMiddleware(MiddlewareMixin):
+    """Replace NUL in query parameters with U+FFFD, as ingest does in reports,
+    so that a filter finds what was stored and the database never sees NUL.
+
+    Lone surrogates cannot arrive here: Django decodes a query string with
+    replacement already.
+    """
+
+    def process_request(self, request):
+        if "%00" not in request.META.get("QUERY_STRING", ""):
+            return
+        cleaned = QueryDict(mutable=True)
+        for key, values in request.GET.lists():
+            cleaned.setlist(clean_text(key), [clean_text(value) for value in values])
+        cleaned._mutable = False
+        request.GET = cleaned

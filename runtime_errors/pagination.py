@@ -39,3 +39,13 @@ class StrictPageNumberPagination(PageNumberPagination):
             raise exceptions.ValidationError(
                 {"page": ["That page is past the last one."]}
             ) from None
+
+    def get_schema_operation_parameters(self, view):
+        parameters = super().get_schema_operation_parameters(view)
+        bounds = {
+            self.page_query_param: {"minimum": 1},
+            self.page_size_query_param: {"minimum": 1, "maximum": self.max_page_size},
+        }
+        for parameter in parameters:
+            parameter["schema"].update(bounds.get(parameter["name"], {}))
+        return parameters

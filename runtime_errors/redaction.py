@@ -1,11 +1,13 @@
 """Redaction: secrets never reach the database, a push, a page or a log line.
 
-Two rules apply to every report before it is stored. Values under sensitive
-keys are replaced, at any depth, in objects, lists and header pairs; a key is
-sensitive when one of its words is (``db_password``, ``X-Api-Key``,
-``accessToken``), so that ``author`` is not mistaken for ``auth``. Secrets
-recognised by their shape are replaced wherever they stand in text: in
-messages, stacks and every payload string.
+Two rules apply to every report before it is stored, and to the product's
+own log lines. Values under sensitive keys are replaced, at any depth, in
+objects, lists and header pairs, and after a key in text (``password=…``,
+``"token": "…"``, ``?access_token=…``). A key is sensitive when one of its
+words is (``db_password``, ``X-Api-Key``, ``accessToken``), so that
+``author`` is not taken for ``auth``. Secrets recognised by their shape are
+replaced wherever they stand in text: credentials in URLs, authorization
+schemes, JWTs, private keys, cloud and SaaS tokens, card numbers.
 
 Extra key words and patterns come from the ``RUNTIME_ERRORS_REDACT_KEYS`` and
 ``RUNTIME_ERRORS_REDACT_PATTERNS`` settings.
@@ -14,21 +16,30 @@ Extra key words and patterns come from the ``RUNTIME_ERRORS_REDACT_KEYS`` and
 import functools
 import logging
 import re
+import traceback
 
 from django.conf import settings
+from django.core.checks import Error, register
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 
 REDACTED = "[redacted]"
 
-# Single words that make a key sensitive wherever they stand in it.
+# Words that make a key sensitive wherever they stand in it.
 SENSITIVE_WORDS = frozenset(
     {
+        "apikey",
+        "apikeys",
         "auth",
         "authorization",
-        "apikey",
+        "bearer",
         "cookie",
         "cookies",
         "credential",
         "credentials",
+        "creds",
+        "csrf",
+        "csrftoken",
         "dsn",
         "jwt",
         "passphrase",
@@ -36,40 +47,197 @@ SENSITIVE_WORDS = frozenset(
         "password",
         "passwords",
         "pwd",
-        "privatekey",
         "secret",
         "secrets",
         "session",
         "sessionid",
+        "sessions",
+        "sig",
         "signature",
         "token",
-        "accesstoken",
-        "refreshtoken",
-        "secretkey",
-        "accesskey",
+        "tokens",
         "xsrf",
-        "csrf",
-        "csrftoken",
     }
 )
 
-# Pairs of adjacent words that together make a key sensitive.
+# Adjacent words that together make a key sensitive.
 SENSITIVE_PAIRS = frozenset(
     {
-        ("api", "key"),
-        ("private", "key"),
         ("access", "key"),
-        ("secret", "key"),
-        ("signing", "key"),
+        ("account", "key"),
+        ("api", "key"),
+        ("conn", "str"),
+        ("connection", "string"),
         ("encryption", "key"),
         ("master", "key"),
-        ("account", "key"),
-        ("client", "secret"),
-        ("set", "cookie"),
-        ("connection", "string"),
-        ("conn", "str"),
+        ("private", "key"),
+        ("secret", "key"),
+        ("signing", "key"),
     }
 )
+
+# Endings that make a run-together lower-case key sensitive: ``dbpassword``,
+# ``authtoken``, ``xapikey``.
+SENSITIVE_ENDINGS = (
+    "accesskey",
+    "apikey",
+    "credentials",
+    "passwd",
+    "password",
+    "privatekey",
+    "secret",
+    "secretkey",
+    "sessionid",
+    "token",
+)
+
+# Fragments a sensitive key must contain; a fast search for them finds the
+# candidates in text before the word rules decide.
+_KEY_FRAGMENTS = (
+    "auth",
+    "bearer",
+    "cookie",
+    "cred",
+    "csrf",
+    "dsn",
+    "jwt",
+    "key",
+    "pass",
+    "pwd",
+    "secret",
+    "session",
+    "sig",
+    "token",
+    "xsrf",
+)
+
+# Cheap tests that tell a text cannot hold what a costlier pattern finds.
+_HEADER_HINTS = ("authorization", "cookie", "api-key", "auth-token")
+_SCHEME_HINTS = (
+    "bearer",
+    "basic",
+    "digest",
+    "token",
+    "negotiate",
+    "ntlm",
+    "apikey",
+    "api-key",
+)
+_CLOUD_HINTS = (
+    *("AKIA", "ASIA", "ABIA", "ACCA", "AGPA", "AIDA", "AIPA", "AKPA", "ANPA"),
+    *("ANVA", "AROA", "A3T", "AIza", "SG."),
+    *("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_", "glpat-"),
+    *("xox", "xapp-", "sk_", "rk_", "whsec_", "sk-", "npm_"),
+)
+_LONG_NUMBER = re.compile(r"[0-9][0-9 -]{11,}[0-9]")
+
+# Names whose value runs to the end of the line, as in an HTTP header dump.
+_HEADER_LINE = re.compile(
+    r"(?<![\w-])((?:proxy-)?authorization|(?:set-)?cookie|x-api-key|"
+    r"x-auth-token|api-key)(\s*:[ \t]*)(?!\[redacted\])[^\r\n]+",
+    re.I,
+)
+
+_PEM = re.compile(
+    r"-----BEGIN[A-Z0-9 ]{0,40} PRIVATE KEY(?: BLOCK)?-----[\s\S]*?"
+    r"(?:-----END[A-Z0-9 ]{0,40} PRIVATE KEY(?: BLOCK)?-----|\Z)"
+)
+
+# scheme://user:password@host; the password runs to the last "@" of the
+# address, since unescaped "@" and "/" do turn up in real passwords.
+_URL_PASSWORD = re.compile(
+    r"\b([a-z][a-z0-9+.\-]{0,30}://)([^\s:@/?#\"'<>]{0,256}):"
+    r"(?!\[redacted\]@)([^\s\"'<>]{1,256}?)@(?=[^\s@\"'<>]*(?:[\s\"'<>]|\Z))",
+    re.I,
+)
+
+_AUTH_SCHEME = re.compile(
+    r"\b((?i:bearer|basic|digest|token|negotiate|ntlm|api-key|apikey))"
+    r"(\s+)([A-Za-z0-9\-._~+/]{8,}=*)"
+)
+
+_JWT = re.compile(r"\beyJ[\w-]{5,}\.eyJ[\w-]{5,}\.[\w-]*")
+
+_CLOUD_KEYS = re.compile(
+    r"\b(?:"
+    r"(?:AKIA|ASIA|ABIA|ACCA|AGPA|AIDA|AIPA|AKPA|ANPA|ANVA|AROA|A3T[A-Z0-9])"
+    r"[A-Z0-9]{16}"
+    r"|gh[pousr]_[A-Za-z0-9]{36,255}"
+    r"|github_pat_[A-Za-z0-9_]{22,255}"
+    r"|glpat-[\w-]{20,}"
+    r"|xox[abposre]-[A-Za-z0-9-]{10,}"
+    r"|xapp-\d-[A-Za-z0-9-]{10,}"
+    r"|(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{10,}"
+    r"|whsec_[A-Za-z0-9+/=]{20,}"
+    r"|AIza[\w-]{35}"
+    r"|sk-(?:proj-|ant-)?[A-Za-z0-9_-]{20,}"
+    r"|npm_[A-Za-z0-9]{36}"
+    r"|SG\.[\w-]{16,}\.[\w-]{16,}"
+    r")\b"
+)
+
+_SLACK_WEBHOOK = re.compile(r"(https://hooks\.slack\.com/services/)[A-Za-z0-9/]+")
+
+# Card numbers start with 2 to 6; the Luhn check then weeds out most ids.
+_CARD = re.compile(r"[2-6]\d(?:[ -]?\d){11,17}(?!\d)")
+
+
+class _Rules:
+    """The key words and text patterns in force, built once from settings."""
+
+    def __init__(self, *, extra_keys, extra_patterns):
+        self.extra_words = frozenset(
+            tuple(key_words(key)) for key in extra_keys if key_words(key)
+        )
+        self.extra_patterns = [re.compile(pattern) for pattern in extra_patterns]
+        fragments = sorted(
+            {*_KEY_FRAGMENTS, *(word for words in self.extra_words for word in words)},
+            key=len,
+            reverse=True,
+        )
+        self.fragments = tuple(fragments)
+        self.fragment = re.compile("|".join(re.escape(word) for word in fragments))
+        # A key, its separator and a value: quoted, or up to a delimiter.
+        self.assignment = re.compile(
+            r"([\w.-]{1,120})"
+            r"([\"']?[ \t]*[:=][ \t]*)"
+            r"(?!\[redacted\])"
+            r"(\"(?:[^\"\\\r\n]|\\.){1,4096}\"|'(?:[^'\\\r\n]|\\.){1,4096}'"
+            r"|[^\s\"',;&}\])<>]+)"
+        )
+
+
+@functools.cache
+def _rules():
+    return _Rules(
+        extra_keys=tuple(getattr(settings, "RUNTIME_ERRORS_REDACT_KEYS", ())),
+        extra_patterns=tuple(getattr(settings, "RUNTIME_ERRORS_REDACT_PATTERNS", ())),
+    )
+
+
+@receiver(setting_changed)
+def _forget_rules(*, setting, **kwargs):
+    if setting in ("RUNTIME_ERRORS_REDACT_KEYS", "RUNTIME_ERRORS_REDACT_PATTERNS"):
+        _rules.cache_clear()
+        _is_sensitive.cache_clear()
+
+
+@register()
+def check_redaction_settings(app_configs, **kwargs):
+    """Refuse to start with an extra redaction pattern that does not compile."""
+    errors = []
+    for pattern in getattr(settings, "RUNTIME_ERRORS_REDACT_PATTERNS", ()):
+        try:
+            re.compile(pattern)
+        except (re.error, TypeError) as error:
+            errors.append(
+                Error(
+                    f"RUNTIME_ERRORS_REDACT_PATTERNS holds a bad pattern: {error}.",
+                    id="runtime_errors.E001",
+                )
+            )
+    return errors
+
 
 _WORD = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+")
 
@@ -81,15 +249,134 @@ def key_words(key):
 
 def is_sensitive_key(key):
     """Tell whether values under this key must be redacted."""
-    if not isinstance(key, str):
+    if not isinstance(key, str) or len(key) > 200:
         return False
+    return _is_sensitive(key, _rules())
+
+
+@functools.lru_cache(maxsize=4096)
+def _is_sensitive(key, rules):
     words = key_words(key)
-    extra = _extra_words()
-    if any(word in SENSITIVE_WORDS or word in extra for word in words):
+    if any(_is_sensitive_word(word) for word in words):
         return True
     if any(pair in SENSITIVE_PAIRS for pair in zip(words, words[1:], strict=False)):
         return True
-    return "".join(words) in SENSITIVE_WORDS
+    return any(_holds_run(words, extra) for extra in rules.extra_words)
+
+
+def _is_sensitive_word(word):
+    return word in SENSITIVE_WORDS or word.endswith(SENSITIVE_ENDINGS)
+
+
+def _holds_run(words, run):
+    size = len(run)
+    return any(tuple(words[i : i + size]) == run for i in range(len(words) - size + 1))
+
+
+# No shape this module knows fits in fewer characters ("pwd=ab" is six).
+_SHORTEST_SECRET = 6
+# Tokens, JWTs and card numbers are all at least this long.
+_SHORTEST_TOKEN = 13
+
+
+def redact_text(text):
+    """Return text with every secret recognised by its shape replaced."""
+    if len(text) < _SHORTEST_SECRET:
+        return text
+    rules = _rules()
+    lowered = text.lower()
+    # Most strings are short words or paths; these tests let them skip every
+    # pattern that cannot match them.
+    has_separator = ":" in text or "=" in text
+    has_space = " " in text or "\t" in text or "\n" in text
+    is_long = len(text) >= _SHORTEST_TOKEN
+
+    if has_space and "PRIVATE KEY" in text:
+        text = _PEM.sub(REDACTED, text)
+    if has_separator and "://" in text:
+        text = _URL_PASSWORD.sub(rf"\1\2:{REDACTED}@", text)
+        text = _SLACK_WEBHOOK.sub(rf"\1{REDACTED}", text)
+    if has_separator and any(hint in lowered for hint in _HEADER_HINTS):
+        text = _HEADER_LINE.sub(rf"\1\2{REDACTED}", text)
+    if has_space and any(hint in lowered for hint in _SCHEME_HINTS):
+        text = _AUTH_SCHEME.sub(_redact_auth_scheme, text)
+    if has_separator and any(fragment in lowered for fragment in rules.fragments):
+        text = _redact_assignments(text, rules)
+    if is_long and "eyJ" in text:
+        text = _JWT.sub(REDACTED, text)
+    if is_long and any(hint in text for hint in _CLOUD_HINTS):
+        text = _CLOUD_KEYS.sub(REDACTED, text)
+    if is_long and _LONG_NUMBER.search(text):
+        text = _CARD.sub(_redact_card, text)
+
+    for pattern in rules.extra_patterns:
+        text = pattern.sub(REDACTED, text)
+    return text
+
+
+def _redact_assignments(text, rules):
+    # Only keys that hold a fragment can be sensitive, so the assignment
+    # pattern runs from the start of each word that does, not everywhere.
+    lowered = text.lower()
+    if len(lowered) != len(text):
+        lowered = text
+    pieces, done = [], 0
+    for hit in rules.fragment.finditer(lowered):
+        start = _word_start(text, hit.start())
+        if start < done:
+            continue
+        match = rules.assignment.match(text, start)
+        if match is None or not is_sensitive_key(match.group(1)):
+            continue
+        pieces.append(text[done:start])
+        pieces.append(_assignment_replacement(match))
+        done = match.end()
+    if not pieces:
+        return text
+    pieces.append(text[done:])
+    return "".join(pieces)
+
+
+def _word_start(text, index):
+    start = index
+    while start > 0 and index - start < 60 and _is_key_char(text[start - 1]):
+        start -= 1
+    return start
+
+
+def _is_key_char(char):
+    return char.isalnum() or char in "_.-"
+
+
+def _redact_auth_scheme(match):
+    # "Basic authentication failed" names a scheme; "Basic dXNlcjpwdw==" is a
+    # credential: credentials carry digits, mixed case or punctuation.
+    value = match.group(3)
+    looks_random = (
+        any(char.isdigit() for char in value)
+        or (value.lower() != value and value.upper() != value)
+        or any(char in "-._~+/=" for char in value)
+    )
+    if not looks_random:
+        return match.group(0)
+    return f"{match.group(1)}{match.group(2)}{REDACTED}"
+
+
+def _assignment_replacement(match):
+    key, separator, value = match.groups()
+    if value[0] in "\"'":
+        return f"{key}{separator}{value[0]}{REDACTED}{value[0]}"
+    return f"{key}{separator}{REDACTED}"
+
+
+def _redact_card(match):
+    start = match.start()
+    if start and match.string[start - 1] in "0123456789.-":
+        return match.group(0)
+    digits = match.group(0).replace(" ", "").replace("-", "")
+    if 13 <= len(digits) <= 19 and _luhn_valid(digits):
+        return REDACTED
+    return match.group(0)
 
 
 def _luhn_valid(digits):
@@ -97,208 +384,93 @@ def _luhn_valid(digits):
     for position, char in enumerate(reversed(digits)):
         digit = int(char)
         if position % 2:
-            digit *= 2
-            if digit > 9:
-                digit -= 9
+            digit = digit * 2 - 9 if digit > 4 else digit * 2
         total += digit
     return total % 10 == 0
 
 
-def _redact_card(match):
-    digits = re.sub(r"[ -]", "", match.group(0))
-    if 13 <= len(digits) <= 19 and _luhn_valid(digits):
-        return REDACTED
-    return match.group(0)
-
-
-_SECRET_PARAMS = (
-    r"access_token|refresh_token|id_token|token|api_?key|apikey|key|secret|"
-    r"client_secret|password|passwd|pwd|sig|signature|auth|session|sessionid|"
-    r"x-amz-signature|x-amz-credential|x-amz-security-token"
-)
-
-_SECRET_ASSIGNMENT_KEYS = (
-    r"[\w.-]*(?:password|passwd|pwd|secret|token|api[_-]?key|apikey|"
-    r"access[_-]?key|private[_-]?key|auth|credentials?|session[_-]?id|dsn)"
-)
-
-# (pattern, replacement); the replacement keeps what helps debugging, such
-# as the scheme, user and host of a URL.
-_SHAPES = [
-    (
-        re.compile(
-            r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY( BLOCK)?-----"
-            r"(?:[\s\S]*?-----END [A-Z0-9 ]*PRIVATE KEY( BLOCK)?-----|[\s\S]*)"
-        ),
-        REDACTED,
-    ),
-    (
-        re.compile(r"\b([a-z][a-z0-9+.\-]*://)([^\s:@/?#]*):([^\s@/?#]+)@", re.I),
-        rf"\1\2:{REDACTED}@",
-    ),
-    (
-        re.compile(
-            r"\b(bearer|basic|digest|token|negotiate)(\s+)[\w\-.~+/]{8,}=*", re.I
-        ),
-        rf"\1\2{REDACTED}",
-    ),
-    (
-        re.compile(
-            r"\b((?:proxy-)?authorization|cookie|set-cookie|x-api-key)(\s*[:=]\s*)"
-            r"[^\r\n]+",
-            re.I,
-        ),
-        rf"\1\2{REDACTED}",
-    ),
-    (
-        re.compile(rf"([?&;](?:{_SECRET_PARAMS})=)[^&\s#\"'<>]+", re.I),
-        rf"\1{REDACTED}",
-    ),
-    (
-        re.compile(
-            rf"\b({_SECRET_ASSIGNMENT_KEYS})(\"?'?\s*[:=]\s*[\"']?)"
-            r"(?!\[redacted\])[^\s\"'&,;}]+",
-            re.I,
-        ),
-        rf"\1\2{REDACTED}",
-    ),
-    (
-        re.compile(
-            r"\b(AccountKey|SharedAccessKey|SharedAccessSignature|SharedSecret)="
-            r"[^;\s\"']+",
-            re.I,
-        ),
-        rf"\1={REDACTED}",
-    ),
-    (
-        re.compile(r"\beyJ[\w-]{5,}\.eyJ[\w-]{5,}\.[\w-]{5,}"),
-        REDACTED,
-    ),
-    (
-        re.compile(
-            r"\b(?:AKIA|ASIA|AGPA|AIDA|AROA|AIPA|ANPA|ANVA|A3T[A-Z0-9])"
-            r"[A-Z0-9]{16}\b"
-        ),
-        REDACTED,
-    ),
-    (
-        re.compile(
-            r"\b(?:gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{22,}|"
-            r"glpat-[\w-]{20,}|xox[abposre]-[A-Za-z0-9-]{10,}|"
-            r"(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{10,}|whsec_[A-Za-z0-9]{20,}|"
-            r"AIza[\w-]{35}|sk-(?:proj-)?[A-Za-z0-9_-]{20,}|npm_[A-Za-z0-9]{36}|"
-            r"SG\.[\w-]{16,}\.[\w-]{16,})"
-        ),
-        REDACTED,
-    ),
-    (
-        re.compile(r"https://hooks\.slack\.com/services/[A-Za-z0-9/]+"),
-        f"https://hooks.slack.com/services/{REDACTED}",
-    ),
-    (re.compile(r"(?<![\d-])\d(?:[ -]?\d){12,18}(?![\d])"), _redact_card),
-]
-
-
-@functools.cache
-def _extra_words_for(words):
-    return frozenset(word.lower() for word in words)
-
-
-def _extra_words():
-    return _extra_words_for(tuple(getattr(settings, "RUNTIME_ERRORS_REDACT_KEYS", ())))
-
-
-@functools.cache
-def _extra_patterns_for(patterns):
-    return [re.compile(pattern) for pattern in patterns]
-
-
-def _extra_patterns():
-    patterns = tuple(getattr(settings, "RUNTIME_ERRORS_REDACT_PATTERNS", ()))
-    return _extra_patterns_for(patterns)
-
-
-def redact_text(text):
-    """Return text with every secret recognised by its shape replaced."""
-    if not text:
-        return text
-    for pattern, replacement in _SHAPES:
-        text = pattern.sub(replacement, text)
-    for pattern in _extra_patterns():
-        text = pattern.sub(REDACTED, text)
-    return text
-
-
 def redact_data(value):
     """Return a JSON value with sensitive keys' values and secrets in strings
-    replaced, walked without recursion."""
-    if isinstance(value, str):
-        return redact_text(value)
+    replaced, keeping its structure; walked without recursion."""
     if not isinstance(value, dict | list):
-        return value
+        return _redacted_leaf(value, hidden=False)
 
-    root = {} if isinstance(value, dict) else []
-    pending = [(value, root)]
+    root = _empty_like(value)
+    pending = [(value, root, False)]
     while pending:
-        source, target = pending.pop()
+        source, target, hidden = pending.pop()
         if isinstance(source, dict):
+            pair_name = _pair_name(source)
             for key, item in source.items():
-                target[key] = _redacted_item(key, item, pending)
+                item_hidden = hidden or is_sensitive_key(key)
+                if key == "value" and pair_name is not None:
+                    item_hidden = item_hidden or is_sensitive_key(pair_name)
+                target[redact_text(key)] = _walked(item, item_hidden, pending)
         else:
-            for item in source:
-                target.append(_redacted_pair_or_item(item, pending))
+            pair = _is_sensitive_pair(source)
+            for index, item in enumerate(source):
+                item_hidden = hidden or (pair and index == 1)
+                target.append(_walked(item, item_hidden, pending))
     return root
 
 
-def _redacted_item(key, item, pending):
-    if is_sensitive_key(key) and item not in (None, "", [], {}):
+def _walked(item, hidden, pending):
+    if isinstance(item, dict | list):
+        copy = _empty_like(item)
+        pending.append((item, copy, hidden))
+        return copy
+    return _redacted_leaf(item, hidden=hidden)
+
+
+def _redacted_leaf(item, *, hidden):
+    # Absence and flags say nothing secret and help debugging, so they stay.
+    if item is None or isinstance(item, bool) or item == "":
+        return item
+    if hidden:
         return REDACTED
-    if isinstance(item, dict) and _is_named_pair(item):
-        item = dict(item)
-        if is_sensitive_key(item["name"]):
-            item["value"] = REDACTED
-    return _walked(item, pending)
-
-
-def _redacted_pair_or_item(item, pending):
-    # Header lists such as [["Authorization", "Bearer …"], …].
-    if (
-        isinstance(item, list)
-        and len(item) == 2
-        and isinstance(item[0], str)
-        and is_sensitive_key(item[0])
-    ):
-        return [item[0], REDACTED]
-    if (
-        isinstance(item, dict)
-        and _is_named_pair(item)
-        and is_sensitive_key(item["name"])
-    ):
-        item = {**item, "value": REDACTED}
-    return _walked(item, pending)
-
-
-def _is_named_pair(item):
-    return isinstance(item.get("name"), str) and "value" in item
-
-
-def _walked(item, pending):
     if isinstance(item, str):
         return redact_text(item)
-    if isinstance(item, dict | list):
-        copy = {} if isinstance(item, dict) else []
-        pending.append((item, copy))
-        return copy
     return item
 
 
+def _empty_like(value):
+    return {} if isinstance(value, dict) else []
+
+
+# Header pairs as clients dump them: {"name": "Cookie", "value": "…"} and
+# the like, or ["Authorization", "Bearer …"].
+_PAIR_NAME_KEYS = ("name", "key", "header", "field")
+
+
+def _pair_name(item):
+    if "value" not in item:
+        return None
+    for name_key in _PAIR_NAME_KEYS:
+        name = item.get(name_key)
+        if isinstance(name, str):
+            return name
+    return None
+
+
+def _is_sensitive_pair(items):
+    return len(items) == 2 and isinstance(items[0], str) and is_sensitive_key(items[0])
+
+
 class RedactingFilter(logging.Filter):
-    """Redact secrets from log records before any handler writes them."""
+    """Redact secrets from a log record before any handler writes it."""
 
     def filter(self, record):
         try:
             record.msg = redact_text(record.getMessage())
             record.args = None
+            if record.exc_info and not record.exc_text:
+                record.exc_text = "".join(
+                    traceback.format_exception(*record.exc_info)
+                ).rstrip("\n")
+            if record.exc_text:
+                record.exc_text = redact_text(record.exc_text)
+            if record.stack_info:
+                record.stack_info = redact_text(record.stack_info)
         except Exception:  # noqa: BLE001 - a log line must never fail the caller
             return True
         return True

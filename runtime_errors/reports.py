@@ -10,6 +10,7 @@ import dataclasses
 import datetime as dt
 import json
 import math
+import re
 
 from django.utils import timezone
 
@@ -239,34 +240,48 @@ def parse_occurred_at(value, *, now):
     """Return an aware UTC datetime from ISO 8601 text or epoch seconds."""
     if value is None:
         return now
-    if isinstance(value, bool):
-        raise ValueError("Expected an ISO 8601 date-time or epoch seconds.")
-    if isinstance(value, int | float):
-        if not math.isfinite(value):
-            raise ValueError("Expected a finite number of epoch seconds.")
-        try:
-            moment = dt.datetime.fromtimestamp(value, tz=dt.UTC)
-        except (OverflowError, OSError, ValueError):
-            raise ValueError("Epoch seconds out of range.") from None
-    elif isinstance(value, str):
-        try:
-            moment = dt.datetime.fromisoformat(value.strip())
-        except ValueError:
-            raise ValueError(
-                "Expected an ISO 8601 date-time such as 2024-05-01T10:00:00Z, "
-                "or epoch seconds."
-            ) from None
-        if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=dt.UTC)
-    else:
+    if isinstance(value, str) and _EPOCH_TEXT.fullmatch(value.strip()):
+        value = float(value)
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
         raise ValueError("Expected an ISO 8601 date-time or epoch seconds.")
 
-    moment = moment.astimezone(dt.UTC)
+    moment = _epoch_moment(value) if not isinstance(value, str) else None
+    if moment is None:
+        moment = _iso_moment(value)
+
     if moment < EARLIEST:
         raise ValueError("Must not be before 2000-01-01T00:00:00Z.")
     if moment > now + MAX_CLOCK_AHEAD:
         raise ValueError("Must not be more than a day ahead of the server's clock.")
     return moment
+
+
+_EPOCH_TEXT = re.compile(r"[+-]?\d{1,12}(?:\.\d{1,9})?")
+
+
+def _epoch_moment(seconds):
+    if not math.isfinite(seconds):
+        raise ValueError("Expected a finite number of epoch seconds.")
+    try:
+        return dt.datetime.fromtimestamp(seconds, tz=dt.UTC)
+    except (OverflowError, OSError, ValueError):
+        raise ValueError("Epoch seconds out of range.") from None
+
+
+def _iso_moment(text):
+    # RFC 3339 allows a lower-case "t" and "z"; without an offset the time
+    # is UTC whatever TIME_ZONE says, since the server's zone is no
+    # business of the client's.
+    try:
+        moment = dt.datetime.fromisoformat(text.strip().upper())
+    except ValueError:
+        raise ValueError(
+            "Expected an ISO 8601 date-time such as 2024-05-01T10:00:00Z, "
+            "or epoch seconds."
+        ) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    return moment.astimezone(dt.UTC)
 
 
 def parse_fingerprint(value, **_):

@@ -7,7 +7,7 @@ from rest_framework import serializers
 
 from . import reports
 from .links import context_links
-from .models import CONTEXT_FIELDS, RuntimeError
+from .models import CONTEXT_FIELDS, Level, RuntimeError
 
 
 class UTCDateTimeField(serializers.DateTimeField):
@@ -75,6 +75,62 @@ class RuntimeErrorSerializer(serializers.ModelSerializer):
         return context_links(error)
 
 
+@extend_schema_field(
+    {
+        "oneOf": [
+            {
+                "type": "string",
+                "enum": [*Level.values, *reports.LEVEL_ALIASES],
+            },
+            {"type": "integer", "minimum": 10, "maximum": 50},
+        ],
+        "description": (
+            "A level, any case; an alias (warn, err, crit, fatal, exception); "
+            "or logging's numbers 10-50."
+        ),
+    }
+)
+class LevelField(serializers.Field):
+    pass
+
+
+@extend_schema_field(
+    {
+        "oneOf": [
+            {"type": "string", "format": "date-time"},
+            {"type": "number"},
+        ],
+        "description": (
+            "ISO 8601 with any offset (UTC without one) or epoch seconds; "
+            "from 2000 to a day ahead of the server's clock."
+        ),
+    }
+)
+class OccurredAtField(serializers.Field):
+    pass
+
+
+@extend_schema_field(
+    {
+        "oneOf": [
+            {"type": "string", "maxLength": reports.MAX_FINGERPRINT_PART_BYTES},
+            {
+                "type": "array",
+                "items": {
+                    "type": "string",
+                    "maxLength": reports.MAX_FINGERPRINT_PART_BYTES,
+                },
+                "minItems": 1,
+                "maxItems": reports.MAX_FINGERPRINT_PARTS,
+            },
+        ],
+        "description": "A string, or a list of strings that may hold {{ default }}.",
+    }
+)
+class FingerprintField(serializers.Field):
+    pass
+
+
 def serialize_errors(errors):
     """Return records as plain JSON-ready dicts."""
     return RuntimeErrorSerializer(errors, many=True).data
@@ -83,28 +139,21 @@ def serialize_errors(errors):
 class IngestReportSerializer(serializers.Serializer):
     """One report, as services send it (documentation of the body)."""
 
-    level = serializers.CharField(
-        help_text=(
-            "debug, info, warning, error or critical, any case; aliases warn, "
-            "err, fatal, exception; or logging's numbers 10-50."
-        )
+    level = LevelField()
+    source = serializers.CharField(
+        max_length=reports.MAX_SOURCE_BYTES,
+        help_text="The reporting service, at most 100 UTF-8 bytes.",
     )
-    source = serializers.CharField(help_text="The reporting service, 100 bytes.")
     message = serializers.CharField(help_text="Cut with a marker past 8 KiB.")
     stack = serializers.CharField(
         required=False, help_text="Head and tail kept past 64 KiB."
     )
     payload = serializers.DictField(
-        required=False, help_text="A JSON object, 64 KiB and 20 levels at most."
-    )
-    occurred_at = serializers.CharField(
         required=False,
-        help_text="ISO 8601 (UTC without an offset) or epoch seconds.",
+        help_text="A JSON object, at most 64 KiB as compact JSON and 20 levels.",
     )
-    fingerprint = serializers.JSONField(
-        required=False,
-        help_text="A string, or a list of strings that may hold {{ default }}.",
-    )
+    occurred_at = OccurredAtField(required=False)
+    fingerprint = FingerprintField(required=False)
     stage = serializers.CharField(required=False, max_length=200)
     correlation_id = serializers.CharField(required=False, max_length=200)
     run_id = serializers.CharField(required=False, max_length=200)

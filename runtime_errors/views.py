@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.defaults import page_not_found
 from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiResponse,
     PolymorphicProxySerializer,
@@ -47,7 +48,9 @@ from .throttling import IngestKeyRateThrottle
 
 logger = logging.getLogger(__name__)
 
-_ERROR = OpenApiResponse(description="A JSON object naming what is wrong.")
+_ERROR = OpenApiResponse(
+    response=OpenApiTypes.OBJECT, description="A JSON object naming what is wrong."
+)
 DASHBOARD_PAGE_SIZE = 50
 
 
@@ -60,6 +63,7 @@ DASHBOARD_PAGE_SIZE = 50
                 IngestReportSerializer(many=True),
             ],
             resource_type_field_name=None,
+            many=False,
         ),
         responses={
             201: PolymorphicProxySerializer(
@@ -145,6 +149,7 @@ class RuntimeErrorViewSet(viewsets.ReadOnlyModelViewSet):
         return Response(self.get_serializer(error).data)
 
     @extend_schema(
+        operation_id="v1_staff_runtime_errors_bulk_viewed",
         request=BulkViewedRequestSerializer,
         responses={200: BulkViewedResultSerializer, **_STAFF_ERRORS},
     )

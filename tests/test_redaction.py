@@ -1,0 +1,235 @@
+"""Redaction rules as a service meets them through the ingest API."""
+
+import io
+import logging
+
+import pytest
+
+from runtime_errors.models import RuntimeError
+
+from .conftest import post_json, report
+
+pytestmark = pytest.mark.django_db
+
+
+def stored(client, **fields):
+    response = post_json(client, report(**fields))
+    assert response.status_code == 201, response.content
+    return RuntimeError.objects.get(pk=response.json()["id"])
+
+
+def test_keys_are_matched_by_words_so_author_is_kept(ingest_client):
+    row = stored(
+        ingest_client,
+        payload={
+            "author": "jane",
+            "authority": "ca-1",
+            "auth": "s3cr3t-a",
+            "db_password": "s3cr3t-b",
+            "accessToken": "s3cr3t-c",
+            "X-Api-Key": "s3cr3t-d",
+            "tokenizer": "wordpiece",
+            "keyboard": "us",
+        },
+    )
+
+    assert row.payload == {
+        "author": "jane",
+        "authority": "ca-1",
+        "auth": "[redacted]",
+        "db_password": "[redacted]",
+        "accessToken": "[redacted]",
+        "X-Api-Key": "[redacted]",
+        "tokenizer": "wordpiece",
+        "keyboard": "us",
+    }
+
+
+def test_sensitive_values_are_replaced_at_any_depth_keeping_structure(ingest_client):
+    deep = {"password": "hunter2-deep", "user": "bob"}
+    for level in range(15):
+        deep = {f"level{level}": deep, "sibling": level}
+
+    row = stored(
+        ingest_client,
+        payload={
+            "nested": deep,
+            "credentials": {"user": "bob", "key": "k-123", "enabled": True},
+            "list": [{"secret": "in-a-list"}, "plain"],
+            "empty_token": "",
+            "no_session": None,
+        },
+    )
+
+    node = row.payload["nested"]
+    for level in reversed(range(15)):
+        assert node["sibling"] == level
+        node = node[f"level{level}"]
+    assert node == {"password": "[redacted]", "user": "bob"}
+    assert row.payload["credentials"] == {
+        "user": "[redacted]",
+        "key": "[redacted]",
+        "enabled": True,
+    }
+    assert row.payload["list"] == [{"secret": "[redacted]"}, "plain"]
+    assert row.payload["empty_token"] == ""
+    assert row.payload["no_session"] is None
+
+
+def test_header_pairs_lose_only_their_sensitive_values(ingest_client):
+    row = stored(
+        ingest_client,
+        payload={
+            "headers": [
+                ["Authorization", "Bearer abc.def.ghi"],
+                ["Accept", "application/json"],
+                ["Cookie", "sessionid=xyz"],
+            ],
+            "har": [
+                {"name": "X-Auth-Token", "value": "tok-1"},
+                {"name": "Host", "value": "api.internal"},
+                {"key": "Set-Cookie", "value": "a=b"},
+            ],
+        },
+    )
+
+    assert row.payload == {
+        "headers": [
+            ["Authorization", "[redacted]"],
+            ["Accept", "application/json"],
+            ["Cookie", "[redacted]"],
+        ],
+        "har": [
+            {"name": "X-Auth-Token", "value": "[redacted]"},
+            {"name": "Host", "value": "api.internal"},
+            {"key": "Set-Cookie", "value": "[redacted]"},
+        ],
+    }
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "connect postgres://app:Pg-pw-1@db:5432/app failed",
+            "connect postgres://app:[redacted]@db:5432/app failed",
+        ),
+        (
+            "GET /v1/items?page=2&access_token=ya29.abc&format=json",
+            "GET /v1/items?page=2&access_token=[redacted]&format=json",
+        ),
+        ("Authorization: Bearer 0b79bab50daca910b", "Authorization: [redacted]"),
+        ("sent Basic dXNlcjpwYXNzd29yZA== upstream", "sent Basic [redacted] upstream"),
+        ("Basic authentication failed", "Basic authentication failed"),
+        (
+            "host=db password='two words' dbname=x",
+            "host=db password='[redacted]' dbname=x",
+        ),
+        (
+            '{"api_key": "k-42", "region": "eu"}',
+            '{"api_key": "[redacted]", "region": "eu"}',
+        ),
+        ("author: jane, auth: t0k3n", "author: jane, auth: [redacted]"),
+        ("key AKIAIOSFODNN7EXAMPLE refused", "key [redacted] refused"),
+        ("card 4111 1111 1111 1111 declined", "card [redacted] declined"),
+        ("order 4111 1111 1111 1112 shipped", "order 4111 1111 1111 1112 shipped"),
+        (
+            "AccountName=a;AccountKey=Zm9v+/==;EndpointSuffix=x",
+            "AccountName=a;AccountKey=[redacted];EndpointSuffix=x",
+        ),
+    ],
+)
+def test_secrets_in_text_are_replaced_and_the_rest_kept(ingest_client, text, expected):
+    row = stored(ingest_client, message=text, stack=text, payload={"note": text})
+
+    assert row.message == expected
+    assert row.stack == expected
+    assert row.payload == {"note": expected}
+
+
+def test_context_fields_and_source_are_redacted_too(ingest_client):
+    row = stored(
+        ingest_client,
+        source="svc token=abc123xyz",
+        run_id="redis://:pw-ctx-9@cache:6379",
+    )
+
+    assert "abc123xyz" not in row.source
+    assert row.run_id == "redis://:[redacted]@cache:6379"
+
+
+def test_fingerprint_is_computed_after_redaction(ingest_client):
+    first = post_json(
+        ingest_client, report(message="connect postgres://app:OnePw1@db/app failed")
+    ).json()
+    second = post_json(
+        ingest_client, report(message="connect postgres://app:TwoPw2@db/app failed")
+    ).json()
+
+    assert second["fingerprint"] == first["fingerprint"]
+    assert second["id"] == first["id"]
+    assert second["occurrences"] == 2
+
+
+def test_extra_keys_and_patterns_come_from_settings(ingest_client, settings):
+    body = report(
+        message="patient MRN-0042-77 admitted",
+        payload={"ssn": "123-45-6789", "tax_id": "DE-1", "taxonomy": "kept"},
+    )
+    before = stored(ingest_client, **body)
+
+    settings.RUNTIME_ERRORS_REDACT_KEYS = ["ssn", "tax_id"]
+    settings.RUNTIME_ERRORS_REDACT_PATTERNS = [r"MRN-\d{4}-\d{2}"]
+    after = stored(ingest_client, **body)
+
+    assert before.message == "patient MRN-0042-77 admitted"
+    assert before.payload["ssn"] == "123-45-6789"
+    assert after.message == "patient [redacted] admitted"
+    assert after.payload == {
+        "ssn": "[redacted]",
+        "tax_id": "[redacted]",
+        "taxonomy": "kept",
+    }
+
+
+def test_a_bad_extra_pattern_stops_the_checks(settings):
+    from django.core.management import call_command
+    from django.core.management.base import SystemCheckError
+
+    call_command("check")
+    settings.RUNTIME_ERRORS_REDACT_PATTERNS = ["(unclosed"]
+
+    with pytest.raises(SystemCheckError, match="runtime_errors.E001"):
+        call_command("check")
+
+
+def test_product_log_lines_are_redacted_by_the_configured_handler():
+    from runtime_errors.redaction import RedactingFilter
+
+    console = next(
+        handler
+        for handler in logging.getLogger().handlers
+        if any(isinstance(item, RedactingFilter) for item in handler.filters)
+    )
+    stream = io.StringIO()
+    previous = console.setStream(stream)
+    try:
+        logging.getLogger("runtime_errors.services").error(
+            "could not reach %s", "postgres://app:leaky-pw-1@db/app"
+        )
+        try:
+            raise ValueError("token=leaky-exc-2 rejected")
+        except ValueError:
+            logging.getLogger("runtime_errors").exception("failed")
+        logging.getLogger("django.request").warning(
+            "Forbidden: %s", "/x?access_token=leaky-query-3"
+        )
+    finally:
+        console.setStream(previous)
+
+    text = stream.getvalue()
+    assert "could not reach postgres://app:[redacted]@db/app" in text
+    assert "ValueError: token=[redacted] rejected" in text
+    assert "Forbidden: /x?access_token=[redacted]" in text
+    for leak in ("leaky-pw-1", "leaky-exc-2", "leaky-query-3"):
+        assert leak not in text
