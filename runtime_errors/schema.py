@@ -19,9 +19,14 @@ class IngestKeyScheme(OpenApiAuthenticationExtension):
 
 
 def bound_ingest_batches(result, generator, request, public):
-    """Declare the size limits of a batch, which a list serializer cannot."""
+    """Declare that the ingest body is required and how large a batch may
+    be, which a list serializer cannot say."""
     body = result.get("components", {}).get("schemas", {}).get("IngestBody", {})
     for choice in body.get("oneOf", []):
         if choice.get("type") == "array":
             choice.update(minItems=1, maxItems=MAX_BATCH)
+    for path in result.get("paths", {}).values():
+        request_body = path.get("post", {}).get("requestBody", {})
+        if "IngestBody" in str(request_body):
+            request_body["required"] = True
     return result

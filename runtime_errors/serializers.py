@@ -2,6 +2,7 @@
 
 import datetime as dt
 
+from django.core.validators import RegexValidator
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -75,6 +76,11 @@ class RuntimeErrorSerializer(serializers.ModelSerializer):
         return context_links(error)
 
 
+# Blank text is refused: at least one character that is not white space.
+NOT_BLANK = RegexValidator(r"\S", message="This field may not be blank.")
+EARLIEST_EPOCH = int(reports.EARLIEST.timestamp())
+
+
 @extend_schema_field(
     {
         "oneOf": [
@@ -98,7 +104,7 @@ class LevelField(serializers.Field):
     {
         "oneOf": [
             {"type": "string", "format": "date-time"},
-            {"type": "number"},
+            {"type": "number", "minimum": EARLIEST_EPOCH},
         ],
         "description": (
             "ISO 8601 with any offset (UTC without one) or epoch seconds; "
@@ -142,9 +148,12 @@ class IngestReportSerializer(serializers.Serializer):
     level = LevelField()
     source = serializers.CharField(
         max_length=reports.MAX_SOURCE_BYTES,
+        validators=[NOT_BLANK],
         help_text="The reporting service, at most 100 UTF-8 bytes.",
     )
-    message = serializers.CharField(help_text="Cut with a marker past 8 KiB.")
+    message = serializers.CharField(
+        validators=[NOT_BLANK], help_text="Cut with a marker past 8 KiB."
+    )
     stack = serializers.CharField(
         required=False, help_text="Head and tail kept past 64 KiB."
     )
