@@ -2,23 +2,29 @@
 
 Run from the project directory:
 
-    python benchmarks/ingest_batch.py
+    python benchmarks/ingest_batch.py [--against GIT-REVISION]
 
 It creates a throwaway test database (``DATABASE_URL`` picks the engine;
 SQLite in memory when unset), posts the same batch through the ingest API
 several times, and prints the median times and their ratios, all measured
-in this one run.
+in this one run. With ``--against``, the redaction module of that revision
+is measured too, for a before-and-after comparison.
 """
 
+import argparse
+import contextlib
 import json
 import os
 import statistics
+import subprocess
 import sys
 import time
+import types
 from pathlib import Path
 from unittest import mock
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(PROJECT_DIR))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 os.environ.setdefault("DJANGO_SECRET_KEY", "benchmark-only-secret-key")
 os.environ.setdefault("DATABASE_URL", "sqlite://:memory:")
@@ -108,21 +114,42 @@ def without_redaction():
     )
 
 
+def with_redaction_of(revision):
+    """Patch in the redaction module as it was at a git revision."""
+    source = subprocess.run(
+        ["git", "show", f"{revision}:runtime_errors/redaction.py"],
+        cwd=PROJECT_DIR,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    module = types.ModuleType(f"redaction_at_{revision}")
+    exec(compile(source, module.__name__, "exec"), module.__dict__)  # noqa: S102
+    return mock.patch.multiple(
+        "runtime_errors.reports",
+        redact_text=module.redact_text,
+        redact_data=module.redact_data,
+    )
+
+
 def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--against", help="a git revision to compare with")
+    arguments = parser.parse_args()
     setup_test_environment()
     test_settings = connection.settings_dict.setdefault("TEST", {})
     if connection.vendor != "sqlite":
         test_settings["NAME"] = f"{connection.settings_dict['NAME']}_benchmark"
     connection.creation.create_test_db(verbosity=0, autoclobber=True)
     try:
-        run()
+        run(arguments.against)
     finally:
         connection.creation.destroy_test_db(
             connection.settings_dict["NAME"], verbosity=0
         )
 
 
-def run():
+def run(against):
     from runtime_errors.models import IngestKey
 
     _, key = IngestKey.objects.create_key(name="benchmark")
@@ -132,22 +159,27 @@ def run():
     data = json.loads(body)
     print(f"{BATCH} reports, {len(body) / 1024:.0f} KiB, median of {ROUNDS} rounds")
     print(f"database: {connection.vendor}")
-
     median_post_seconds(client, body, headers)
-    with_post = median_post_seconds(client, body, headers)
-    with_parse = median_parse_seconds(data)
-    with without_redaction():
-        bare_post = median_post_seconds(client, body, headers)
-        bare_parse = median_parse_seconds(data)
 
-    print(f"validate only, no redaction:   {bare_parse * 1000:8.1f} ms")
-    print(f"validate only, with redaction: {with_parse * 1000:8.1f} ms")
-    print(f"HTTP ingest, no redaction:     {bare_post * 1000:8.1f} ms")
-    print(f"HTTP ingest, with redaction:   {with_post * 1000:8.1f} ms")
-    per_report = (with_parse - bare_parse) * 1e6 / BATCH
-    print(f"redaction per report:          {per_report:8.1f} us")
-    print(f"ratio validate with/without:   {with_parse / bare_parse:8.2f}")
-    print(f"ratio ingest with/without:     {with_post / bare_post:8.2f}")
+    variants = [("no redaction", without_redaction()), ("redaction", None)]
+    if against:
+        variants.append((f"redaction at {against}", with_redaction_of(against)))
+    figures = {}
+    for name, patch in variants:
+        with patch or contextlib.nullcontext():
+            figures[name] = (
+                median_parse_seconds(data),
+                median_post_seconds(client, body, headers),
+            )
+
+    bare_parse, bare_post = figures["no redaction"]
+    for name, (parse, post) in figures.items():
+        print(
+            f"{name:>24}: validate {parse * 1000:7.1f} ms "
+            f"(x{parse / bare_parse:.2f}), HTTP ingest {post * 1000:7.1f} ms "
+            f"(x{post / bare_post:.2f}), redaction "
+            f"{(parse - bare_parse) * 1e6 / BATCH:6.1f} us a report"
+        )
 
 
 if __name__ == "__main__":
