@@ -2,6 +2,7 @@
 
 import datetime as dt
 import json
+import time
 from unittest import mock
 
 import httpx
@@ -385,3 +386,19 @@ def test_missing_occurred_at_is_the_time_of_ingest(ingest_client):
 
     row = RuntimeError.objects.get(pk=response.json()["id"])
     assert before <= row.occurred_at <= dt.datetime.now(UTC)
+
+
+@pytest.mark.django_db
+def test_text_shaped_to_make_patterns_backtrack_is_ingested_quickly(ingest_client):
+    # Each piece looks like the start of a URL with a password, then offers
+    # hundreds of "@" and a long run without white space: a pattern that
+    # rescans the run for every "@" takes minutes on this body.
+    piece = "a://b:" + "@" * 256 + "x" * 50000 + " "
+    hostile = piece * 18 + "password" + " " * 50000 + "eyJ" + "a" * 50000
+    started = time.perf_counter()
+
+    response = post_json(ingest_client, report(message=hostile))
+
+    assert response.status_code == 201
+    assert time.perf_counter() - started < 10
+    assert RuntimeError.objects.get().message.endswith(MESSAGE_CUT_MARKER)
