@@ -38,3 +38,8 @@ lint: install
 format: install
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
+
+benchmark: install
+	$(DEV_ENV) $(BIN)/python manage.py collectstatic --noinput --verbosity 0
+	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} $(BIN)/python benchmarks/ingest_http.py
+	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} $(BIN)/python benchmarks/ingest_batch.py

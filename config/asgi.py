@@ -2,21 +2,34 @@
 
 import os
 
-from django.core.asgi import get_asgi_application
+import django
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-
-django_asgi_app = get_asgi_application()
+django.setup(set_prefix=False)
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402 - needs Django
+from django.conf import settings  # noqa: E402
+from servestatic import ServeStaticASGI  # noqa: E402
 
-from runtime_errors.asgi import BodySizeLimit, SameOriginWebsocket  # noqa: E402
+from runtime_errors.asgi import (  # noqa: E402
+    BodySizeLimit,
+    OneHopASGIHandler,
+    SameOriginWebsocket,
+)
 from runtime_errors.middleware import staff_socket_auth  # noqa: E402
 from runtime_errors.routing import websocket_urlpatterns  # noqa: E402
 
+# Static files are answered before Django, without a thread hop at all.
+http_application = ServeStaticASGI(
+    OneHopASGIHandler(),
+    root=settings.STATIC_ROOT,
+    prefix=settings.STATIC_URL,
+    autorefresh=settings.DEBUG,
+)
+
 application = ProtocolTypeRouter(
     {
-        "http": BodySizeLimit(django_asgi_app),
+        "http": BodySizeLimit(http_application),
         "websocket": SameOriginWebsocket(
             staff_socket_auth(URLRouter(websocket_urlpatterns))
         ),

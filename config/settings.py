@@ -45,14 +45,12 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "channels",
-    "servestatic",
     "runtime_errors",
 ]
 
 MIDDLEWARE = [
     "runtime_errors.edges.AccessLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
-    "servestatic.middleware.ServeStaticMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "runtime_errors.edges.ApiTrailingSlashMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -161,8 +159,6 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-SERVESTATIC_USE_FINDERS = DEBUG
-SERVESTATIC_AUTOREFRESH = DEBUG
 
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False

@@ -15,13 +15,17 @@ update when the next slot opens, built from the database at that moment, so
 the final count is always delivered.
 """
 
+import asyncio
+import contextvars
+import functools
 import heapq
 import logging
 import math
 import threading
 import time
 
-from asgiref.sync import async_to_sync
+from asgiref.sync import SyncToAsync, async_to_sync
+from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from django.conf import settings
 from django.core.cache import cache
@@ -51,6 +55,17 @@ def stack_message(message_type, **fields):
 
 def publish_ingested(*, created_ids, updated_ids):
     """Push one message per kind for what one ingest request changed."""
+    if not _on_server_loop(_publish_ingested, created_ids, updated_ids):
+        _publish_ingested(created_ids, updated_ids)
+
+
+def publish_viewed(*, ids):
+    """Push the ids that one request marked viewed."""
+    if not _on_server_loop(_publish_viewed, list(ids)):
+        _publish_viewed(list(ids))
+
+
+def _publish_ingested(created_ids, updated_ids):
     if created_ids:
         _publish_errors("runtime_error.created", created_ids)
     try:
@@ -62,9 +77,8 @@ def publish_ingested(*, created_ids, updated_ids):
         _publish_errors("runtime_error.updated", due)
 
 
-def publish_viewed(*, ids):
-    """Push the ids that one request marked viewed."""
-    _send(lambda: stack_message("runtime_error.viewed", ids=list(ids)))
+def _publish_viewed(ids):
+    _send(lambda: stack_message("runtime_error.viewed", ids=ids))
 
 
 def _publish_errors(message_type, ids, *, active_only=False):
@@ -99,7 +113,7 @@ def _updates_due(ids):
         if _claim_slot(error_id):
             due.append(error_id)
         elif cache.add(_pending_key(error_id), 1, timeout=PENDING_SECONDS):
-            _trailing.schedule(error_id, _next_slot_delay())
+            _schedule_trailing(error_id, _next_slot_delay())
     return due
 
 
@@ -126,13 +140,68 @@ def _pending_key(error_id):
 
 def _send_trailing(error_id):
     if not _claim_slot(error_id):
-        _trailing.schedule(error_id, _next_slot_delay())
+        _schedule_trailing(error_id, _next_slot_delay())
         return
 
     # The mark goes before the database is read: a repeat that still saw
     # the mark committed before this read and is counted in what it sends.
     cache.delete(_pending_key(error_id))
     _publish_errors("runtime_error.updated", [error_id], active_only=True)
+
+
+def _schedule_trailing(error_id, delay):
+    if not _on_server_loop(_send_trailing, error_id, delay=delay):
+        _trailing.schedule(error_id, delay)
+
+
+def _on_server_loop(function, *args, delay=0):
+    """Run function(*args) after delay on the server's event loop, off the
+    request that asked; return False when there is no server loop."""
+    # Off the request: a request's answer does not wait for its push. On the
+    # loop: the in-memory channel layer's queues belong to it and cannot be
+    # fed from another thread's loop. Pushes share one executor thread, so
+    # they go out in the order requests committed.
+    loop = _server_loop()
+    if loop is None:
+        return False
+
+    # A fresh context: this thread's would carry asgiref's executor of the
+    # request that scheduled it, which is gone by the time the push runs.
+    fresh = contextvars.Context()
+    start = functools.partial(_start, function, args)
+    loop.call_soon_threadsafe(
+        functools.partial(loop.call_later, delay, start, context=fresh),
+        context=fresh,
+    )
+    return True
+
+
+def _server_loop():
+    # asgiref records the loop that called sync_to_async in the thread that
+    # runs the sync code; ingest's commit hooks run in such a thread.
+    loop = getattr(SyncToAsync.threadlocal, "main_event_loop", None)
+    if loop is None or not loop.is_running():
+        return None
+    return loop
+
+
+_running = set()
+
+
+def _start(function, args):
+    task = asyncio.ensure_future(_run_logged(function, args))
+    _running.add(task)
+    task.add_done_callback(_running.discard)
+
+
+async def _run_logged(function, args):
+    try:
+        await database_sync_to_async(function)(*args)
+    except Exception:
+        logger.warning(
+            "Push to staff sockets failed; clients will catch up from the feed.",
+            exc_info=True,
+        )
 
 
 class _TrailingUpdates:
