@@ -29,7 +29,10 @@ DEFAULT_QUEUE_SIZE = 1000
 BATCH_SIZE = 100
 FLUSH_SECONDS = 5.0
 
-# Fields a record's `extra` may set; `source` replaces the logger name.
+# Fields a record's `extra` may set; `source` replaces the logger name. The
+# names and limits repeat those of `reports`: LOGGING imports this module
+# before apps are ready, when models (and so `reports`) cannot load yet;
+# tests/test_capture.py holds the two in step.
 CONTEXT_FIELDS = (
     "source",
     "stage",

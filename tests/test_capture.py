@@ -234,3 +234,11 @@ def test_unhandled_exception_in_a_management_command_reaches_the_journal():
     assert error.source == "manage.py shell"
     assert error.message == "Unhandled LookupError in manage.py shell"
     assert "LookupError: nightly import lost its source" in error.stack
+
+
+def test_capture_takes_the_same_context_fields_and_limits_as_ingest():
+    from runtime_errors import capture, reports
+
+    assert capture.CONTEXT_FIELDS == ("source", *reports.TEXT_FIELDS)
+    assert capture.FIELD_BYTES == {"source": reports.MAX_SOURCE_BYTES}
+    assert capture.CONTEXT_BYTES == reports.MAX_CONTEXT_BYTES
