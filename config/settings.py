@@ -257,5 +257,8 @@ LOGGING = {
     },
     "loggers": {
         "runtime_errors": {"level": "INFO"},
+        # Django's own console handler would print each of its lines a second
+        # time, unredacted, beside the root's.
+        "django": {"handlers": [], "level": "INFO", "propagate": True},
     },
 }

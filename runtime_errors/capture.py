@@ -20,6 +20,7 @@ import queue
 import sys
 import threading
 import time
+from traceback import format_exception
 
 from .text import clean_text, cut_utf8
 
@@ -50,6 +51,9 @@ EMPTY_MESSAGE = "(empty log message)"
 # These loggers summarise a response after the error behind it was logged
 # where it was handled; only their records with a traceback are new.
 RESPONSE_LOGGERS = frozenset({"django.request", "django.server"})
+# Django logs a client's suspicious request (a forged Host header, too many
+# fields) at ERROR here; anyone could otherwise raise staff alerts at will.
+CLIENT_FAULT_LOGGERS = "django.security"
 
 _STOP = object()
 
@@ -84,6 +88,8 @@ class JournalHandler(logging.Handler):
         if getattr(self._emitting, "active", False):
             return False
         if record.name in RESPONSE_LOGGERS and not record.exc_info:
+            return False
+        if record.name.startswith(CLIENT_FAULT_LOGGERS):
             return False
         return super().filter(record)
 
@@ -295,21 +301,32 @@ def install_excepthooks():
     previous_thread_hook = threading.excepthook
 
     def excepthook(kind, value, traceback):
-        if issubclass(kind, Exception):
-            _log_unhandled(_program(), (kind, value, traceback))
-        previous_hook(kind, value, traceback)
+        if not issubclass(kind, Exception):
+            previous_hook(kind, value, traceback)
+            return
+        _log_unhandled(_program(), (kind, value, traceback))
+        _print_redacted(kind, value, traceback)
 
     def thread_excepthook(args):
-        if issubclass(args.exc_type, Exception):
-            _log_unhandled(
-                f"thread {args.thread.name if args.thread else '?'}",
-                (args.exc_type, args.exc_value, args.exc_traceback),
-            )
-        previous_thread_hook(args)
+        if not issubclass(args.exc_type, Exception):
+            previous_thread_hook(args)
+            return
+        where = f"thread {args.thread.name if args.thread else '?'}"
+        _log_unhandled(where, (args.exc_type, args.exc_value, args.exc_traceback))
+        _print_redacted(args.exc_type, args.exc_value, args.exc_traceback)
 
     excepthook.captures_to_journal = True
     sys.excepthook = excepthook
     threading.excepthook = thread_excepthook
+
+
+def _print_redacted(kind, value, traceback):
+    # Python's own hook would print the exception's text as it is, secrets
+    # and all; this prints the same traceback through redaction.
+    from .redaction import redact_text
+
+    text = "".join(format_exception(kind, value, traceback))
+    sys.stderr.write(redact_text(text))
 
 
 def _program():

@@ -3,9 +3,13 @@
 import asyncio
 import contextlib
 import logging
+import time
+from importlib import import_module
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.conf import settings
+from django.contrib.auth import SESSION_KEY, get_user_model
 
 from .middleware import (
     DATABASE_UNAVAILABLE,
@@ -18,6 +22,7 @@ logger = logging.getLogger(__name__)
 
 REFUSED = 4403
 MAX_CLIENT_FRAME = 4096
+SESSION_CHECK_SECONDS = 5
 DEGRADED = 4503
 
 # Without the database neither the stack nor the count is known: null says
@@ -36,6 +41,7 @@ class StaffAlertConsumer(AsyncJsonWebsocketConsumer):
 
     joined = False
     renewal = None
+    session_checked_at = 0.0
 
     async def connect(self):
         """Called on the handshake: refuse anyone who is not staff."""
@@ -56,6 +62,7 @@ class StaffAlertConsumer(AsyncJsonWebsocketConsumer):
 
         await self.channel_layer.group_add(STAFF_GROUP, self.channel_name)
         self.joined = True
+        self.session_checked_at = time.monotonic()
         self.renewal = asyncio.create_task(self._renew_membership())
         await self.accept()
         await self._send_snapshot()
@@ -99,12 +106,28 @@ class StaffAlertConsumer(AsyncJsonWebsocketConsumer):
                 logger.warning("Could not renew a staff socket's group membership.")
 
     async def runtime_error_created(self, message):
-        await self.send_json(message)
+        await self._forward(message)
 
     async def runtime_error_updated(self, message):
-        await self.send_json(message)
+        await self._forward(message)
 
     async def runtime_error_viewed(self, message):
+        await self._forward(message)
+
+    async def _forward(self, message):
+        # A socket outlives its handshake: a staff member who logs out, or
+        # loses staff rights, must stop receiving errors on sockets already
+        # open. The session is read again at most every SESSION_CHECK_SECONDS.
+        now = time.monotonic()
+        if now - self.session_checked_at >= SESSION_CHECK_SECONDS:
+            self.session_checked_at = now
+            if not await _still_staff(self.scope):
+                logger.warning(
+                    "Closed a staff alert socket from %s: its session ended.",
+                    _client_of(self.scope),
+                )
+                await self.close(code=REFUSED)
+                return
         await self.send_json(message)
 
     async def _send_snapshot(self):
@@ -122,6 +145,25 @@ class StaffAlertConsumer(AsyncJsonWebsocketConsumer):
     async def _close_degraded(self):
         await self.send_json(DEGRADED_MESSAGE)
         await self.close(code=DEGRADED)
+
+
+@database_sync_to_async
+def _still_staff(scope):
+    """Tell whether the socket's session still belongs to an active staff
+    user, reading the session store afresh."""
+    session = scope.get("session")
+    if session is None or not session.session_key:
+        return False
+    try:
+        fresh = import_module(settings.SESSION_ENGINE).SessionStore(session.session_key)
+        user_id = fresh.get(SESSION_KEY)
+        if user_id is None:
+            return False
+        user = get_user_model().objects.filter(pk=user_id).first()
+    except DATABASE_UNAVAILABLE:
+        # An outage is not a logout; the push path reports it elsewhere.
+        return True
+    return bool(user and user.is_active and user.is_staff)
 
 
 @database_sync_to_async

@@ -14,6 +14,8 @@ from .text import clean_text
 access_logger = logging.getLogger("runtime_errors.access")
 
 API_PREFIX = "/api/"
+# A log line stays readable whatever a client puts in its URL.
+MAX_LOGGED_TARGET = 500
 
 
 class ApiTrailingSlashMiddleware:
@@ -54,8 +56,8 @@ class AccessLogMiddleware:
         response = self.get_response(request)
         elapsed_ms = (time.monotonic() - started) * 1000
         query = request.META.get("QUERY_STRING", "")
-        target = request.path + (
-            "?" + redact_text(unquote_plus(query)) if query else ""
+        target = request.path[:MAX_LOGGED_TARGET] + (
+            "?" + redact_text(unquote_plus(query[:MAX_LOGGED_TARGET])) if query else ""
         )
         access_logger.info(
             "%s %s %s %s %.1fms",

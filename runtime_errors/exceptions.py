@@ -2,6 +2,7 @@
 
 import logging
 
+from django.core.exceptions import SuspiciousOperation
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import DatabaseError, InterfaceError, OperationalError
 from rest_framework import exceptions, status
@@ -11,6 +12,9 @@ from rest_framework.views import exception_handler
 logger = logging.getLogger(__name__)
 
 RETRY_AFTER_SECONDS = 5
+_SUSPICIOUS_DETAIL = (
+    "The request could not be read: too many parameters, or a malformed body."
+)
 
 
 class ServiceUnavailable(exceptions.APIException):
@@ -23,6 +27,10 @@ def api_exception_handler(exc, context):
     """Answer every API error as JSON; unknown ones without details."""
     if isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(_messages_of(exc))
+    if isinstance(exc, SuspiciousOperation):
+        # A client's fault Django refuses to read on (too many fields, a
+        # malformed multipart body): a 400, as Django answers outside DRF.
+        exc = exceptions.ParseError(_SUSPICIOUS_DETAIL)
     if isinstance(exc, OperationalError | InterfaceError):
         logger.error("The database is unavailable: %s", type(exc).__name__)
         response = exception_handler(ServiceUnavailable(), context)

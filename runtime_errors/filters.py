@@ -28,7 +28,13 @@ class UTCDateTimeField(forms.CharField):
             ) from None
         if moment.tzinfo is None:
             moment = moment.replace(tzinfo=dt.UTC)
-        return moment.astimezone(dt.UTC)
+        try:
+            return moment.astimezone(dt.UTC)
+        except OverflowError:
+            # 0001-01-01 east of UTC, or 9999-12-31 west of it.
+            raise ValidationError(
+                "That date-time is out of range in UTC.", code="invalid"
+            ) from None
 
 
 class UTCDateTimeFilter(django_filters.Filter):

@@ -44,4 +44,6 @@ def is_safe_url(url):
 
 
 def _dashboard_filtered(field, value):
-    return reverse("runtime_errors:dashboard") + "?" + urlencode({field: value})
+    # Every error with that value, viewed ones included: a run's history.
+    query = urlencode({field: value, "status": "all"})
+    return reverse("runtime_errors:dashboard") + "?" + query

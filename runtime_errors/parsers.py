@@ -1,6 +1,7 @@
 """The ingest body parser: strict UTF-8 JSON, bounded in size and nesting."""
 
 import json
+import math
 
 from rest_framework import exceptions
 from rest_framework.parsers import JSONParser
@@ -14,9 +15,24 @@ class BodyTooLarge(exceptions.APIException):
     default_code = "body_too_large"
 
 
+NUMBER_REFUSED = "The body holds a number that is not finite or too long to read."
+
+
+class _NotFinite(ValueError):
+    """A number the databases' JSON cannot hold."""
+
+
 def _refuse_constant(name):
-    # NaN and Infinity are not JSON, and PostgreSQL's jsonb refuses them.
-    raise ValueError(f"{name} is not valid JSON")
+    # NaN and Infinity are not JSON, though Python reads them.
+    raise _NotFinite(f"The body holds {name}, which is not valid JSON.")
+
+
+def _finite_float(text):
+    # 1e999 is valid JSON that Python reads as infinity.
+    number = float(text)
+    if not math.isfinite(number):
+        raise _NotFinite(NUMBER_REFUSED)
+    return number
 
 
 class IngestJSONParser(JSONParser):
@@ -33,10 +49,18 @@ class IngestJSONParser(JSONParser):
                 f"The body is not valid UTF-8 (byte {error.start})."
             ) from None
         try:
-            return json.loads(text, parse_constant=_refuse_constant)
+            return json.loads(
+                text, parse_constant=_refuse_constant, parse_float=_finite_float
+            )
         except RecursionError:
             raise exceptions.ParseError("The JSON body is nested too deeply.") from None
-        except ValueError as error:
+        except json.JSONDecodeError as error:
             raise exceptions.ParseError(
                 f"The body is not valid JSON: {error}"
             ) from None
+        except _NotFinite as error:
+            raise exceptions.ParseError(str(error)) from None
+        except ValueError:
+            # Python's limit on digits in an integer, whose own message names
+            # interpreter internals.
+            raise exceptions.ParseError(NUMBER_REFUSED) from None

@@ -26,7 +26,7 @@ import time
 
 from asgiref.sync import SyncToAsync, async_to_sync
 from channels.db import database_sync_to_async
-from channels.layers import get_channel_layer
+from channels.layers import InMemoryChannelLayer, get_channel_layer
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connections
@@ -96,10 +96,15 @@ def _publish_errors(message_type, ids, *, active_only=False):
 
 
 def _send(build):
+    layer = get_channel_layer()
+    if isinstance(layer, InMemoryChannelLayer) and _server_loop() is None:
+        # Outside a server (a command, a script) an in-memory layer has no
+        # socket to reach: the server that holds them is another process.
+        return
     try:
         message = build()
         if message is not None:
-            async_to_sync(get_channel_layer().group_send)(STAFF_GROUP, message)
+            async_to_sync(layer.group_send)(STAFF_GROUP, message)
     except Exception:
         logger.warning(
             "Push to staff sockets failed; clients will catch up from the feed.",

@@ -42,6 +42,7 @@ SENSITIVE_WORDS = frozenset(
         "csrftoken",
         "dsn",
         "jwt",
+        "pass",
         "passphrase",
         "passwd",
         "password",
@@ -464,12 +465,21 @@ def _is_sensitive_pair(items):
     return len(items) == 2 and isinstance(items[0], str) and is_sensitive_key(items[0])
 
 
+_CONTROLS = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def escape_controls(text):
+    """Return text with control characters, line breaks included, written as
+    escapes, so that hostile text cannot forge or split a log line."""
+    return _CONTROLS.sub(lambda match: f"\\x{ord(match.group()):02x}", text)
+
+
 class RedactingFilter(logging.Filter):
     """Redact secrets from a log record before any handler writes it."""
 
     def filter(self, record):
         try:
-            record.msg = redact_text(record.getMessage())
+            record.msg = escape_controls(redact_text(record.getMessage()))
             record.args = None
             if record.exc_info and not record.exc_text:
                 record.exc_text = "".join(

@@ -152,7 +152,7 @@ def parse_level(value, **_):
     if isinstance(value, str) and value.strip().isdigit():
         value = int(value.strip())
     if isinstance(value, int | float) and not isinstance(value, bool):
-        if not math.isfinite(value) or not 10 <= value <= 50:
+        if not _is_finite(value) or not 10 <= value <= 50:
             raise ValueError(_level_choices_message(value))
         severity = int(value) // 10 * 10
         return LEVEL_BY_SEVERITY[severity].value, severity
@@ -236,6 +236,11 @@ def parse_payload(value, **_):
     return payload
 
 
+def _is_finite(number):
+    # An int is always finite, and math.isfinite cannot take a huge one.
+    return isinstance(number, int) or math.isfinite(number)
+
+
 def parse_occurred_at(value, *, now):
     """Return an aware UTC datetime from ISO 8601 text or epoch seconds."""
     if value is None:
@@ -260,7 +265,7 @@ _EPOCH_TEXT = re.compile(r"[+-]?\d{1,12}(?:\.\d{1,9})?")
 
 
 def _epoch_moment(seconds):
-    if not math.isfinite(seconds):
+    if not _is_finite(seconds):
         raise ValueError("Expected a finite number of epoch seconds.")
     try:
         return dt.datetime.fromtimestamp(seconds, tz=dt.UTC)

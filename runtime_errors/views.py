@@ -11,6 +11,8 @@ from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils import timezone
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_safe
 from django.views.defaults import page_not_found
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
@@ -109,8 +111,8 @@ class IngestView(APIView):
         return Response(answers[0], status=status.HTTP_201_CREATED)
 
 
-_STAFF_ERRORS = {400: _ERROR, 403: _ERROR}
-_ONE_ERROR = {200: RuntimeErrorSerializer, 403: _ERROR, 404: _ERROR}
+_STAFF_ERRORS = {400: _ERROR, 403: _ERROR, 503: _ERROR}
+_ONE_ERROR = {200: RuntimeErrorSerializer, 403: _ERROR, 404: _ERROR, 503: _ERROR}
 
 
 @extend_schema_view(
@@ -163,7 +165,9 @@ class RuntimeErrorViewSet(viewsets.ReadOnlyModelViewSet):
         )
         return Response(BulkViewedResultSerializer(result).data)
 
-    @extend_schema(responses={200: FeedSerializer, 403: _ERROR}, filters=False)
+    @extend_schema(
+        responses={200: FeedSerializer, 403: _ERROR, 503: _ERROR}, filters=False
+    )
     @action(detail=False, methods=["get"], filter_backends=[], pagination_class=None)
     def feed(self, request):
         """The 5 newest active errors and how many are active."""
@@ -263,6 +267,8 @@ def _dashboard_query(**filters):
     return f"{reverse('runtime_errors:dashboard')}?{urlencode(filters)}"
 
 
+@csrf_exempt
+@require_safe
 def healthz(request):
     """Answer 200 when the database and the channel layer work, else 503."""
     healthy, checks = health.health_report()

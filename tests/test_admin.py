@@ -95,3 +95,15 @@ def test_create_ingest_key_prints_a_working_key_once(client, db, capsys):
     stored = IngestKey.objects.get(name="deploy-pipeline")
     assert key not in (stored.hashed_key, stored.id)
     assert "not shown again" in printed.err
+
+
+def test_shell_keeps_the_builtin_runtime_error_and_offers_the_models(db, capsys):
+    from django.core.management import call_command
+
+    call_command(
+        "shell",
+        verbosity=0,
+        command="print(RuntimeError.__module__, models.RuntimeError._meta.db_table)",
+    )
+
+    assert capsys.readouterr().out.strip() == "builtins runtime_errors"

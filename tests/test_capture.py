@@ -242,3 +242,48 @@ def test_capture_takes_the_same_context_fields_and_limits_as_ingest():
     assert capture.CONTEXT_FIELDS == ("source", *reports.TEXT_FIELDS)
     assert capture.FIELD_BYTES == {"source": reports.MAX_SOURCE_BYTES}
     assert capture.CONTEXT_BYTES == reports.MAX_CONTEXT_BYTES
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_crashed_command_prints_its_traceback_redacted_and_quietly():
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "DATABASE_URL": shared_database_url(),
+        "RUNTIME_ERRORS_CAPTURE": "1",
+    }
+    env.pop("REDIS_URL", None)
+
+    finished = subprocess.run(
+        [
+            sys.executable,
+            "manage.py",
+            "shell",
+            "-c",
+            "raise ValueError('sync failed with apikey=cmdsecret77')",
+        ],
+        cwd=PROJECT_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+    assert finished.returncode != 0
+    assert "ValueError: sync failed with apikey=[redacted]" in finished.stderr
+    assert "cmdsecret77" not in finished.stderr
+    assert "Push to staff sockets failed" not in finished.stderr
+    assert "never awaited" not in finished.stderr
+    assert "apikey=[redacted]" in RuntimeError.objects.get().stack
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_forged_host_header_raises_no_alert_while_real_errors_do(
+    journal_handler, client
+):
+    client.get("/healthz", HTTP_HOST="alpha.example")
+    logging.getLogger("billing.jobs").error("ledger export failed")
+
+    assert journal_handler.flush()
+    sources = list(RuntimeError.objects.values_list("source", flat=True))
+    assert sources == ["billing.jobs"]

@@ -236,8 +236,8 @@ def test_detail_links_each_context_field_by_template_else_to_the_dashboard(
     page = response.content.decode()
     assert response.context["links"] == [
         ("run_id", "run 42", "https://ci.example/runs/run%2042"),
-        ("task_id", "t-9", "/staff/?task_id=t-9"),
-        ("project", "shop", "/staff/?project=shop"),
+        ("task_id", "t-9", "/staff/?task_id=t-9&status=all"),
+        ("project", "shop", "/staff/?project=shop&status=all"),
     ]
     assert "javascript:" not in page
     assert "&quot;note&quot;: &quot;ünïcode&quot;" in page

@@ -9,7 +9,14 @@ from django.contrib import admin
 
 from runtime_errors.models import RuntimeError
 
-from .conftest import STAFF_URL, post_json, report, session_cookie, socket_for
+from .conftest import (
+    INGEST_URL,
+    STAFF_URL,
+    post_json,
+    report,
+    session_cookie,
+    socket_for,
+)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -134,3 +141,111 @@ def test_level_filter_reads_levels_as_ingest_does(ingest_client, staff_client):
     assert sorted(e["level"] for e in both.json()["results"]) == ["error", "warning"]
     assert refused.status_code == 400
     assert "level" in refused.json()
+
+
+def test_too_many_query_parameters_is_a_400_not_a_500(ingest_client, staff_client):
+    flood = "&".join(f"a{number}=b" for number in range(1001))
+    few = "&".join(f"a{number}=b" for number in range(10))
+
+    ingest = post_json(ingest_client, report(), path=f"{INGEST_URL}?{flood}")
+    listing = staff_client.get(f"{STAFF_URL}?{flood}")
+    control = staff_client.get(f"{STAFF_URL}?{few}")
+
+    assert ingest.status_code == 400
+    assert "too many parameters" in ingest.json()["detail"]
+    assert listing.status_code == 400
+    assert control.status_code == 200
+    assert RuntimeError.objects.count() == 0
+
+
+@pytest.mark.parametrize(
+    ("raw", "named"),
+    [
+        ('"occurred_at": ' + "9" * 400, "occurred_at"),
+        ('"level": ' + "9" * 400, "level"),
+    ],
+)
+def test_huge_numbers_in_fields_are_400s_naming_the_field(ingest_client, raw, named):
+    body = '{"source": "s", "message": "m", "level": "error", ' + raw + "}"
+
+    response = ingest_client.post(
+        INGEST_URL, data=body, content_type="application/json"
+    )
+
+    assert response.status_code == 400
+    assert named in response.json()
+
+
+@pytest.mark.parametrize("number", ["1e999", "-1e999", "1" * 5000])
+def test_numbers_json_cannot_hold_are_refused_plainly(ingest_client, number):
+    body = '{"source": "s", "message": "m", "level": "error", "payload": {"a": '
+    body += number + "}}"
+    fine = body.replace(number, "1.5e10")
+
+    refused = ingest_client.post(INGEST_URL, data=body, content_type="application/json")
+    accepted = ingest_client.post(
+        INGEST_URL, data=fine, content_type="application/json"
+    )
+
+    assert refused.status_code == 400
+    assert "not finite or too long" in refused.json()["detail"]
+    assert "sys." not in refused.json()["detail"]
+    assert accepted.status_code == 201
+
+
+@pytest.mark.parametrize(
+    ("parameter", "value"),
+    [("until", "0001-01-01T00:00:00+01:00"), ("since", "9999-12-31T23:59:59-01:00")],
+)
+def test_date_bounds_out_of_range_in_utc_are_400s(staff_client, parameter, value):
+    response = staff_client.get(STAFF_URL, {parameter: value})
+    page = staff_client.get("/staff/", {parameter: value})
+
+    assert response.status_code == 400
+    assert parameter in response.json()
+    assert page.status_code == 200
+    assert b"out of range in UTC" in page.content
+
+
+def test_access_log_cannot_be_forged_with_line_breaks(staff_client, caplog):
+    forged = "\n2026-12-03 00:00:00,000 ERROR forged.logger FORGED"
+    with caplog.at_level(logging.INFO, logger="runtime_errors.access"):
+        staff_client.get("/healthz", {"x": forged + "\x00"})
+
+    from runtime_errors.redaction import RedactingFilter
+
+    (record,) = [r for r in caplog.records if r.name.endswith("access")]
+    RedactingFilter().filter(record)
+    assert "\n" not in record.getMessage()
+    assert "\x00" not in record.getMessage()
+    assert "\\x0a2026-12-03" in record.getMessage()
+
+
+def test_healthz_answers_405_to_a_post(client, db):
+    assert client.post("/healthz").status_code == 405
+    assert client.get("/healthz").status_code == 200
+
+
+async def test_open_socket_closes_once_its_session_is_logged_out(
+    staff_user, ingest_client, monkeypatch
+):
+    from django.contrib.sessions.backends.db import SessionStore
+
+    from runtime_errors import consumers
+
+    monkeypatch.setattr(consumers, "SESSION_CHECK_SECONDS", 0)
+    ending = await sync_to_async(session_cookie)(staff_user)
+    staying = await sync_to_async(session_cookie)(staff_user)
+    ended, kept = socket_for(ending), socket_for(staying)
+    assert (await ended.connect())[0] and (await kept.connect())[0]
+    await ended.receive_json_from()
+    await kept.receive_json_from()
+
+    await sync_to_async(SessionStore(ending).delete)()
+    await sync_to_async(post_json)(ingest_client, report())
+    closed = await ended.receive_output(timeout=5)
+    pushed = await kept.receive_json_from(timeout=5)
+    await kept.disconnect()
+
+    assert closed == {"type": "websocket.close", "code": 4403}
+    assert pushed["type"] == "runtime_error.created"

@@ -75,4 +75,6 @@ def test_example_job_error_reaches_a_staff_socket_on_the_live_server(
     assert job.returncode == 1
     assert pushed["type"] == "runtime_error.created"
     assert pushed["stack"][0]["run_id"] == "nightly-43"
-    assert pushed["stack"][0]["links"]["run_id"].endswith("run_id=nightly-43")
+    assert pushed["stack"][0]["links"]["run_id"] == (
+        "/staff/?run_id=nightly-43&status=all"
+    )

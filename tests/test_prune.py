@@ -75,3 +75,9 @@ def test_prune_refuses_a_negative_age_and_deletes_nothing(journal):
         prune("--older-than", "-1")
 
     assert remaining() == {"a", "b", "c", "d"}
+
+
+def test_an_age_past_any_journal_is_refused_with_a_clear_error(db):
+    with pytest.raises(CommandError, match="0 to 36500 days"):
+        call_command("prune_runtime_errors", "--older-than", "3650000")
+    call_command("prune_runtime_errors", "--older-than", "36500", "--dry-run")

@@ -233,3 +233,13 @@ def test_product_log_lines_are_redacted_by_the_configured_handler():
     assert "Forbidden: /x?access_token=[redacted]" in text
     for leak in ("leaky-pw-1", "leaky-exc-2", "leaky-query-3"):
         assert leak not in text
+
+
+def test_pass_as_a_word_marks_a_password_in_keys_and_text():
+    from runtime_errors.redaction import redact_data, redact_text
+
+    assert redact_text("export DB_PASS=hunter2x") == "export DB_PASS=[redacted]"
+    assert redact_data({"db_pass": "hunter2x", "passenger": "Ada"}) == {
+        "db_pass": "[redacted]",
+        "passenger": "Ada",
+    }

@@ -278,9 +278,11 @@ async def test_markup_in_an_error_is_shown_as_text_everywhere_and_never_runs(
     assert detail["stack"] == HOSTILE["stack"]
     assert detail["payload"] == HOSTILE["payload"]
     assert dict((text, href) for text, href in detail["links"]) == {
-        "corr-bc21": f"{server.url}/staff/?correlation_id=corr-bc21",
+        "corr-bc21": f"{server.url}/staff/?correlation_id=corr-bc21&status=all",
         "javascript:alert(4)": "https://ci.example/runs/javascript%3Aalert%284%29",
-        "javascript:alert(5)": f"{server.url}/staff/?job=javascript%3Aalert%285%29",
+        "javascript:alert(5)": (
+            f"{server.url}/staff/?job=javascript%3Aalert%285%29&status=all"
+        ),
     }
     assert HOSTILE["message"] in admin_row
     assert HOSTILE["source"] in admin_row
@@ -423,4 +425,30 @@ async def test_charts_by_level_and_dismiss_on_the_detail_page_with_screenshots(
     assert viewed_note.startswith("Viewed by oncall at ")
     assert rollout["message"] not in stack_after_dismiss
     assert len(stack_after_dismiss) == 5
+    assert watch.quiet, watch
+
+
+async def test_hidden_stack_stays_hidden_across_pages_and_shows_again(
+    live_servers, ingest_key
+):
+    server = live_servers(env=NO_POLLING)
+
+    async with chromium() as browser:
+        context = await staff_context(browser, server)
+        watch = ScriptWatch()
+        page = await open_staff_page(context, server.url + "/staff/", watch)
+        await ingest(server, ingest_key, report(message="cache node lost"))
+        await wait_for_stack(page, ["cache node lost"])
+
+        await page.click("#alert-stack .alert-stack-toggle")
+        hidden = await page.is_visible("#alert-stack li.alert")
+        await page.goto(server.url + "/staff/?status=all")
+        still_hidden = await page.is_hidden("#alert-stack li.alert")
+        summary = await page.text_content("#alert-stack .alert-stack-summary")
+        await page.click("#alert-stack .alert-stack-toggle")
+        await wait_for_stack(page, ["cache node lost"])
+
+    assert hidden is False
+    assert still_hidden
+    assert summary.startswith("1 active error")
     assert watch.quiet, watch

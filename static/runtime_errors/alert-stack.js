@@ -19,6 +19,8 @@
   var summary = root.querySelector(".alert-stack-summary");
   var announcer = root.querySelector(".alert-stack-announcer");
   var dismissAll = root.querySelector(".alert-stack-dismiss-all");
+  var toggle = root.querySelector(".alert-stack-toggle");
+  var COLLAPSED_KEY = "runtime-errors.alert-stack.collapsed";
   var feedUrl = root.dataset.feedUrl;
   var bulkViewedUrl = root.dataset.bulkViewedUrl;
   var pollingEnabled = root.dataset.polling !== "off";
@@ -362,6 +364,30 @@
       window.setTimeout(connect, nextRetryDelay());
     });
   }
+
+  function setCollapsed(collapsed) {
+    root.classList.toggle("is-collapsed", collapsed);
+    toggle.setAttribute("aria-expanded", String(!collapsed));
+    toggle.textContent = collapsed ? "Show alerts" : "Hide alerts";
+    try {
+      window.localStorage.setItem(COLLAPSED_KEY, collapsed ? "1" : "0");
+    } catch (error) {
+      return;
+    }
+  }
+
+  function storedCollapsed() {
+    try {
+      return window.localStorage.getItem(COLLAPSED_KEY) === "1";
+    } catch (error) {
+      return false;
+    }
+  }
+
+  toggle.addEventListener("click", function () {
+    setCollapsed(!root.classList.contains("is-collapsed"));
+  });
+  setCollapsed(storedCollapsed());
 
   dismissAll.addEventListener("click", function () {
     dismissErrors(shown.map(function (error) {

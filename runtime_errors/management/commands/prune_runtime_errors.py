@@ -10,6 +10,9 @@ from runtime_errors import selectors, services
 
 DEFAULT_BATCH_SIZE = 1000
 
+# Journals began in 2000 (the ingest API refuses earlier times).
+MAX_DAYS = 36500
+
 
 class Command(BaseCommand):
     help = (
@@ -36,8 +39,8 @@ class Command(BaseCommand):
         days = older_than
         if days is None:
             days = settings.RUNTIME_ERRORS_PRUNE_AFTER_DAYS
-        if days < 0:
-            raise CommandError("--older-than must be 0 or more days.")
+        if not 0 <= days <= MAX_DAYS:
+            raise CommandError(f"--older-than must be 0 to {MAX_DAYS} days.")
         if batch_size < 1:
             raise CommandError("--batch-size must be at least 1.")
         cutoff = timezone.now() - dt.timedelta(days=days)
