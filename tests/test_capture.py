@@ -203,8 +203,8 @@ def test_unhandled_view_exception_reaches_the_journal_once(
     assert "ZeroDivisionError: division by zero in the dashboard" in error.stack
 
 
-@pytest.mark.django_db(transaction=True)
-def test_unhandled_exception_in_a_management_command_reaches_the_journal():
+def run_shell(code):
+    """Run code in `manage.py shell` under the real settings, capture on."""
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "config.settings",
@@ -212,21 +212,19 @@ def test_unhandled_exception_in_a_management_command_reaches_the_journal():
         "RUNTIME_ERRORS_CAPTURE": "1",
     }
     env.pop("REDIS_URL", None)
-
-    finished = subprocess.run(
-        [
-            sys.executable,
-            "manage.py",
-            "shell",
-            "-c",
-            "raise LookupError('nightly import lost its source')",
-        ],
+    return subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c", code],
         cwd=PROJECT_DIR,
         env=env,
         capture_output=True,
         text=True,
         timeout=60,
     )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_unhandled_exception_in_a_management_command_reaches_the_journal():
+    finished = run_shell("raise LookupError('nightly import lost its source')")
 
     assert finished.returncode != 0
     assert "LookupError" in finished.stderr
@@ -246,28 +244,7 @@ def test_capture_takes_the_same_context_fields_and_limits_as_ingest():
 
 @pytest.mark.django_db(transaction=True)
 def test_a_crashed_command_prints_its_traceback_redacted_and_quietly():
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "config.settings",
-        "DATABASE_URL": shared_database_url(),
-        "RUNTIME_ERRORS_CAPTURE": "1",
-    }
-    env.pop("REDIS_URL", None)
-
-    finished = subprocess.run(
-        [
-            sys.executable,
-            "manage.py",
-            "shell",
-            "-c",
-            "raise ValueError('sync failed with apikey=cmdsecret77')",
-        ],
-        cwd=PROJECT_DIR,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    finished = run_shell("raise ValueError('sync failed with apikey=cmdsecret77')")
 
     assert finished.returncode != 0
     assert "ValueError: sync failed with apikey=[redacted]" in finished.stderr
