@@ -127,3 +127,28 @@ def test_storm_of_one_error_pushes_few_updates_ending_with_the_exact_count(
             m["error"]["id"] for m in socket.of_type("runtime_error.created")
         )
         assert created == sorted([storm.id, *new_errors])
+
+
+def test_a_keys_throttle_budget_is_shared_by_every_server_process(
+    redis_servers, ingest_key
+):
+    from runtime_errors.models import IngestKey
+
+    _, other_key = IngestKey.objects.create_key(name="quiet-service")
+    first, second = (
+        redis_servers(RUNTIME_ERRORS_INGEST_RATE="4/min"),
+        redis_servers(RUNTIME_ERRORS_INGEST_RATE="4/min"),
+    )
+
+    def post(server, key, number):
+        return load.httpx.post(
+            f"{server.url}{load.INGEST_PATH}",
+            json=report(message=f"flapping {number}"),
+            headers={"Authorization": f"Api-Key {key}"},
+        ).status_code
+
+    statuses = [post((first, second)[n % 2], ingest_key, n) for n in range(6)]
+    other = post(first, other_key, 99)
+
+    assert statuses == [201, 201, 201, 201, 429, 429]
+    assert other == 201
