@@ -5,8 +5,9 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEV_ENV := DJANGO_DEBUG=1
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/test
+CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: install run test test-browser lint format benchmark
+.PHONY: install browser run test test-browser lint format benchmark
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -16,6 +17,12 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# The browser tests drive Debian's Chromium; Playwright's own download does
+# not work without the open internet.
+browser:
+	test -x $(CHROMIUM) || (apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
+
 run: install
 	test -f .env || printf 'DJANGO_DEBUG=1\n' > .env
 	$(DEV_ENV) $(BIN)/python manage.py collectstatic --noinput --verbosity 0
@@ -23,11 +30,11 @@ run: install
 	$(DEV_ENV) $(BIN)/python manage.py ensure_dev_superuser
 	$(DEV_ENV) $(BIN)/daphne -b 127.0.0.1 -p 8000 --access-log /dev/null config.asgi:application
 
-test: install
+test: install browser
 	$(DEV_ENV) $(BIN)/python manage.py collectstatic --noinput --verbosity 0
 	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} $(BIN)/pytest
 
-test-browser: install
+test-browser: install browser
 	$(DEV_ENV) $(BIN)/python manage.py collectstatic --noinput --verbosity 0
 	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} $(BIN)/pytest -m browser
 
