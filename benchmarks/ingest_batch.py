@@ -14,6 +14,7 @@ is measured too, for a before-and-after comparison.
 import argparse
 import contextlib
 import json
+import logging
 import os
 import statistics
 import subprocess
@@ -137,6 +138,9 @@ def main():
     parser.add_argument("--against", help="a git revision to compare with")
     arguments = parser.parse_args()
     setup_test_environment()
+
+    # One access line per timed request would bury the figures.
+    logging.getLogger("runtime_errors.access").setLevel(logging.WARNING)
     test_settings = connection.settings_dict.setdefault("TEST", {})
     if connection.vendor != "sqlite":
         test_settings["NAME"] = f"{connection.settings_dict['NAME']}_benchmark"
