@@ -26,7 +26,7 @@ def start_load(server, ingest_key):
                 "key": ingest_key,
                 "sources": SOURCES,
                 "reports": REPORTS_EACH,
-                "batch": 20,
+                "batch": 1,
             }
         )
         for _ in range(PROCESSES)
