@@ -167,6 +167,8 @@ def test_generated_requests_find_no_5xx_and_no_answer_outside_the_schema(
 
     ingest = statuses["POST /api/v1/ingest/runtime-errors/"]
     total = sum(sum(counter.values()) for counter in statuses.values())
+    accepted = f"{ingest[201]} of {sum(ingest.values())} ingest cases accepted"
+    print(f"\n{total} generated cases, {accepted}")
     assert set(statuses) == set(EXAMPLES_PER_OPERATION)
     assert total >= 300, dict(statuses)
     assert ingest[201] / sum(ingest.values()) >= 0.25, dict(ingest)
