@@ -66,14 +66,18 @@ _MASKS = [
     # A quoted name with a digit in it is generated (a temporary table, a
     # job or session name); a quoted name without one ('email') names what
     # went wrong and stays.
-    (re.compile(r"(['\"`])[\w.:/-]*\d[\w.:/-]*\1"), r"\1<id>\1"),
+    # The look-ahead finds the digit in one pass; a digit between two open
+    # repeats would make an unclosed quote cost the square of its length.
+    (re.compile(r"(['\"`])(?=[\w.:/-]*\d)[\w.:/-]*+\1"), r"\1<id>\1"),
     (re.compile(r"\d+(?:\.\d+)?"), "<n>"),
 ]
 
 # Python: `  File "app/jobs.py", line 40, in run`
 _PYTHON_FRAME = re.compile(r'File "([^"]+)", line \d+, in (\S+)')
 # JavaScript, Java and the like: `at module.function (file:line:col)`
-_AT_FRAME = re.compile(r"^\s*at\s+([\w$.<>]+)", re.M)
+# (Blanks, not `\s`: a `\s*` at every line start would run across all the
+# empty lines that follow it.)
+_AT_FRAME = re.compile(r"^[ \t]*at[ \t]+([\w$.<>]+)", re.M)
 _EXCEPTION_LINE = re.compile(
     r"^([A-Za-z_][\w.]*(?:Error|Exception|Exit|Interrupt|Warning|Fault|Timeout"
     r"|Failure))\b(?::|$)",
