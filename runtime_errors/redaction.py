@@ -73,6 +73,7 @@ SENSITIVE_PAIRS = frozenset(
         ("master", "key"),
         ("private", "key"),
         ("secret", "key"),
+        ("sentry", "key"),
         ("signing", "key"),
     }
 )
@@ -113,7 +114,7 @@ _KEY_FRAGMENTS = (
 )
 
 # Cheap tests that tell a text cannot hold what a costlier pattern finds.
-_HEADER_HINTS = ("authorization", "cookie", "api-key", "auth-token")
+_HEADER_HINTS = ("authorization", "cookie", "api-key", "auth-token", "sentry-auth")
 _SCHEME_HINTS = (
     "bearer",
     "basic",
@@ -135,7 +136,7 @@ _LONG_NUMBER = re.compile(r"[0-9][0-9 -]{11,}[0-9]")
 # Names whose value runs to the end of the line, as in an HTTP header dump.
 _HEADER_LINE = re.compile(
     r"(?<![\w-])((?:proxy-)?authorization|(?:set-)?cookie|x-api-key|"
-    r"x-auth-token|api-key)(\s*:[ \t]*)(?!\[redacted\])[^\r\n]+",
+    r"x-auth-token|x-sentry-auth|api-key)(\s*:[ \t]*)(?!\[redacted\])[^\r\n]+",
     re.I,
 )
 
@@ -154,7 +155,12 @@ _AUTH_SCHEME = re.compile(
     r"(\s+)([A-Za-z0-9\-._~+/]{8,}=*)"
 )
 
-_JWT = re.compile(r"\beyJ[\w-]{5,}\.eyJ[\w-]{5,}\.[\w-]*")
+# Three dot-separated runs whose second starts like a JWT's payload. A run
+# is tried once, from its start, so that a long run of dashed words costs
+# one scan and not one per "eyJ" in it; `_redact_jwt` then finds where in
+# the first run the token's header begins.
+_JWT = re.compile(r"(?<![\w-])([\w-]{8,}\.eyJ[\w-]{5,}\.[\w-]*)")
+_JWT_HEADER = re.compile(r"(?:^|(?<=-))eyJ[\w-]{5,}\.")
 
 _CLOUD_KEYS = re.compile(
     r"\b(?:"
@@ -173,6 +179,13 @@ _CLOUD_KEYS = re.compile(
     r"|SG\.[\w-]{16,}\.[\w-]{16,}"
     r")\b"
 )
+
+# This journal's own ingest keys: an 8-character prefix, a dot and a
+# 32-character secret, as `create_ingest_key` prints them. The pattern
+# starts at the dot, which the engine finds fast; `_redact_ingest_keys`
+# checks the prefix.
+_INGEST_KEY_TAIL = re.compile(r"\.[A-Za-z0-9]{32}(?!\w)")
+_INGEST_KEY_PREFIX = 8
 
 _SLACK_WEBHOOK = re.compile(r"(https://hooks\.slack\.com/services/)[A-Za-z0-9/]+")
 
@@ -195,14 +208,6 @@ class _Rules:
         )
         self.fragments = tuple(fragments)
         self.fragment = re.compile("|".join(re.escape(word) for word in fragments))
-        # A key, its separator and a value: quoted, or up to a delimiter.
-        self.assignment = re.compile(
-            r"([\w.-]{1,120})"
-            r"([\"']?[ \t]{0,16}[:=][ \t]{0,16})"
-            r"(?!\[redacted\])"
-            r"(\"(?:[^\"\\\r\n]|\\.){1,4096}\"|'(?:[^'\\\r\n]|\\.){1,4096}'"
-            r"|[^\s\"',;&}\])<>]+)"
-        )
 
 
 @functools.cache
@@ -247,8 +252,11 @@ def key_words(key):
 
 def is_sensitive_key(key):
     """Tell whether values under this key must be redacted."""
-    if not isinstance(key, str) or len(key) > 200:
+    if not isinstance(key, str):
         return False
+    if len(key) > 200:
+        # Long keys are rare and would crowd the cache out.
+        return _is_sensitive.__wrapped__(key, _rules())
     return _is_sensitive(key, _rules())
 
 
@@ -298,10 +306,14 @@ def redact_text(text):
         text = _HEADER_LINE.sub(rf"\1\2{REDACTED}", text)
     if has_space and any(hint in lowered for hint in _SCHEME_HINTS):
         text = _AUTH_SCHEME.sub(_redact_auth_scheme, text)
-    if has_separator and any(fragment in lowered for fragment in rules.fragments):
+    if (has_separator or "-" in text) and any(
+        fragment in lowered for fragment in rules.fragments
+    ):
         text = _redact_assignments(text, rules)
     if is_long and "eyJ" in text:
-        text = _JWT.sub(REDACTED, text)
+        text = _JWT.sub(_redact_jwt, text)
+    if is_long and "." in text:
+        text = _redact_ingest_keys(text)
     if is_long and any(hint in text for hint in _CLOUD_HINTS):
         text = _CLOUD_KEYS.sub(REDACTED, text)
     if is_long and _LONG_NUMBER.search(text):
@@ -310,6 +322,25 @@ def redact_text(text):
     for pattern in rules.extra_patterns:
         text = pattern.sub(REDACTED, text)
     return text
+
+
+def _redact_ingest_keys(text):
+    pieces, done = [], 0
+    for tail in _INGEST_KEY_TAIL.finditer(text):
+        start = tail.start() - _INGEST_KEY_PREFIX
+        prefix = text[max(start, 0) : tail.start()]
+        before = text[start - 1 : start] if start > 0 else ""
+        if start < done or not (prefix.isascii() and prefix.isalnum()):
+            continue
+        if len(prefix) < _INGEST_KEY_PREFIX or before.isalnum() or before in ("_", "."):
+            continue
+        pieces.append(text[done:start])
+        pieces.append(REDACTED)
+        done = tail.end()
+    if not pieces:
+        return text
+    pieces.append(text[done:])
+    return "".join(pieces)
 
 
 def _redact_assignments(text, rules):
@@ -323,12 +354,15 @@ def _redact_assignments(text, rules):
         start = _word_start(text, hit.start())
         if start < done:
             continue
-        match = rules.assignment.match(text, start)
-        if match is None or not is_sensitive_key(match.group(1)):
+        key = _KEY.match(text, start) or _FLAG.match(text, start)
+        if key is None or not is_sensitive_key(key.group(1)):
+            continue
+        value = _VALUE.match(text, key.end())
+        if value is None:
             continue
         pieces.append(text[done:start])
-        pieces.append(_assignment_replacement(match))
-        done = match.end()
+        pieces.append(_assignment_replacement(key, value))
+        done = value.end()
     if not pieces:
         return text
     pieces.append(text[done:])
@@ -349,12 +383,30 @@ def _is_key_char(char):
 def _redact_url_password(match):
     scheme, rest = match.groups()
     at = rest.rfind("@")
-    user, colon, password = rest[:at].partition(":")
-    if at < 0 or not colon or not password or password == REDACTED:
+    if at < 0:
         return match.group(0)
+    user, colon, password = rest[:at].partition(":")
     if any(char in user for char in "/?#@"):
         return match.group(0)
+    if not colon and _looks_like_key(user):
+        # A key alone in the user's place, as in a Sentry DSN or a token
+        # cloned with: https://<key>@host/…
+        return f"{scheme}{REDACTED}{rest[at:]}"
+    if not colon or not password or password == REDACTED:
+        return match.group(0)
     return f"{scheme}{user}:{REDACTED}{rest[at:]}"
+
+
+def _looks_like_key(user):
+    # A user name is a word or words; a key is a long run of letters and
+    # digits mixed.
+    return (
+        len(user) >= 24
+        and user.isascii()
+        and user.isalnum()
+        and not user.isalpha()
+        and not user.isdigit()
+    )
 
 
 def _redact_auth_scheme(match):
@@ -371,11 +423,37 @@ def _redact_auth_scheme(match):
     return f"{match.group(1)}{match.group(2)}{REDACTED}"
 
 
-def _assignment_replacement(match):
-    key, separator, value = match.groups()
-    if value[0] in "\"'":
-        return f"{key}{separator}{value[0]}{REDACTED}{value[0]}"
-    return f"{key}{separator}{REDACTED}"
+# A key and its separator in text. The value is looked for only once the key
+# proved sensitive, so that a text of many harmless keys costs one short
+# match each.
+_KEY = re.compile(r"([\w.-]{1,120})(\\?[\"']?[ \t]{0,16}[:=][ \t]{0,16})")
+
+# A command-line option and the blank before its value: `--password x`.
+_FLAG = re.compile(r"(--?[\w.-]{1,120})([ \t]+)(?=[^\s-])")
+
+# A value after a sensitive key: quoted (also as escaped JSON inside a
+# string), or up to a delimiter. A quote left open, as in a message cut
+# short, hides the rest of its line. Possessive repeats keep each scan to
+# one pass over the value.
+_VALUE = re.compile(
+    r"(?!\[redacted\])"
+    r"(?:(\\\")(?:(?!\\\")[^\r\n])++(?:\\\")?"
+    r"|(\")(?:[^\"\\\r\n]|\\.)++\"?"
+    r"|(')(?:[^'\\\r\n]|\\.)++'?"
+    r"|[^\s\"',;&}\])<>]+)"
+)
+
+
+def _assignment_replacement(key, value):
+    quote = next((mark for mark in value.groups() if mark), "")
+    return f"{key.group(0)}{quote}{REDACTED}{quote}"
+
+
+def _redact_jwt(match):
+    header = _JWT_HEADER.search(match.group(1))
+    if header is None:
+        return match.group(0)
+    return f"{match.group(0)[: header.start()]}{REDACTED}"
 
 
 def _redact_card(match):
@@ -417,9 +495,11 @@ def redact_data(value):
                 target[redact_text(key)] = _walked(item, item_hidden, pending)
         else:
             pair = _is_sensitive_pair(source)
+            after_flag = False
             for index, item in enumerate(source):
-                item_hidden = hidden or (pair and index == 1)
+                item_hidden = hidden or (pair and index == 1) or after_flag
                 target.append(_walked(item, item_hidden, pending))
+                after_flag = _is_sensitive_flag(item)
     return root
 
 
@@ -439,7 +519,14 @@ def _redacted_leaf(item, *, hidden):
         return REDACTED
     if isinstance(item, str):
         return redact_text(item)
+    if isinstance(item, int) and _is_card_number(item):
+        return REDACTED
     return item
+
+
+def _is_card_number(number):
+    digits = str(number)
+    return 13 <= len(digits) <= 19 and digits[0] in "23456" and _luhn_valid(digits)
 
 
 def _empty_like(value):
@@ -459,6 +546,16 @@ def _pair_name(item):
         if isinstance(name, str):
             return name
     return None
+
+
+def _is_sensitive_flag(item):
+    # An argument vector: ["psql", "--password", "…"].
+    return (
+        isinstance(item, str)
+        and item.startswith("-")
+        and "=" not in item
+        and is_sensitive_key(item)
+    )
 
 
 def _is_sensitive_pair(items):

@@ -239,6 +239,43 @@ TEXT_SAMPLES = [
     ),
     ("card-number", "amex 378282246310005 refused", ("378282246310005",)),
     ("card-number", "PAN 6011111111111117 flagged", ("6011111111111117",)),
+    (
+        "journal-ingest-key",
+        "JOURNAL_KEY=Hq3LzW8e.V7fK2pXm9RtB4nYc6JsD1gQw5HzA8uLe refused by the journal",
+        ("V7fK2pXm9RtB4nYc6JsD1gQw5HzA8uLe",),
+    ),
+    (
+        "sentry-dsn",
+        "sentry_sdk.init('https://9f2c41d07be34a6f8d15c3e2a0b7d648@o4505.ingest.sentry.io/4511')",
+        ("9f2c41d07be34a6f8d15c3e2a0b7d648",),
+    ),
+    (
+        "sentry-dsn",
+        "X-Sentry-Auth: Sentry sentry_version=7, sentry_key=b81d3e9a47c05f2e6a1d94c3f07e28b5",
+        ("b81d3e9a47c05f2e6a1d94c3f07e28b5",),
+    ),
+    (
+        "command-line-password",
+        "pg_dump --password 'Rep0rt!ng-2024' --host db.internal exited 1",
+        ("Rep0rt!ng-2024",),
+    ),
+    (
+        "command-line-password",
+        "mysqldump --password=Dump3r#Night --all-databases exited 2",
+        ("Dump3r#Night",),
+    ),
+    (
+        "escaped-json",
+        'upstream said "{\\"password\\": \\"Esc4ped-Pw-77\\", \\"user\\": \\"ops\\"}"',
+        ("Esc4ped-Pw-77",),
+    ),
+    (
+        "long-quoted-secret",
+        '{"session_token": "'
+        + "c2Vzc2lvbi1mb3ItdGhlLW5pZ2h0bHktam9i" * 150
+        + '", "user": "ops"}',
+        ("c2Vzc2lvbi1mb3ItdGhlLW5pZ2h0bHktam9i",),
+    ),
 ]
 
 # Key names under which any value is secret, as services spell them.

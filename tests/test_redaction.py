@@ -137,6 +137,37 @@ def test_header_pairs_lose_only_their_sensitive_values(ingest_client):
             "AccountName=a;AccountKey=Zm9v+/==;EndpointSuffix=x",
             "AccountName=a;AccountKey=[redacted];EndpointSuffix=x",
         ),
+        (
+            "cache-key-eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl sent",
+            "cache-key-[redacted] sent",
+        ),
+        (
+            '{"session_token": "' + "Zx9k" * 1500 + '", "user": "bob"}',
+            '{"session_token": "[redacted]", "user": "bob"}',
+        ),
+        (
+            'body "{\\"password\\": \\"hunter2-esc\\", \\"user\\": \\"bob\\"}"',
+            'body "{\\"password\\": \\"[redacted]\\", \\"user\\": \\"bob\\"}"',
+        ),
+        ('cut short: password="open secret', 'cut short: password="[redacted]"'),
+        (
+            "pg_dump --password s3cr3t-flag --host db",
+            "pg_dump --password [redacted] --host db",
+        ),
+        ("run --no-password --verbose", "run --no-password --verbose"),
+        (
+            "JOURNAL_KEY=Egixwdrb.abcdefghijklmnopqrstuvwxyz012345 refused",
+            "JOURNAL_KEY=[redacted] refused",
+        ),
+        (
+            "X-Sentry-Auth: Sentry sentry_key=5f0e2c, sentry_version=7",
+            "X-Sentry-Auth: [redacted]",
+        ),
+        (
+            "dsn https://0123456789abcdef0123456789abcdef@o1.ingest.sentry.io/1",
+            "dsn https://[redacted]@o1.ingest.sentry.io/1",
+        ),
+        ("dump postgres://reporting@db/x", "dump postgres://reporting@db/x"),
     ],
 )
 def test_secrets_in_text_are_replaced_and_the_rest_kept(ingest_client, text, expected):
@@ -145,6 +176,29 @@ def test_secrets_in_text_are_replaced_and_the_rest_kept(ingest_client, text, exp
     assert row.message == expected
     assert row.stack == expected
     assert row.payload == {"note": expected}
+
+
+def test_argument_vectors_card_numbers_and_long_keys_in_payloads(ingest_client):
+    long_key = "x" * 195 + "_password"
+
+    row = stored(
+        ingest_client,
+        payload={
+            "argv": ["psql", "--password", "pw-in-argv", "-h", "db.internal"],
+            "card": 4111111111111111,
+            "order": 1234567890123,
+            long_key: "pw-under-a-long-key",
+            "x" * 200: "kept",
+        },
+    )
+
+    assert row.payload == {
+        "argv": ["psql", "--password", "[redacted]", "-h", "db.internal"],
+        "card": "[redacted]",
+        "order": 1234567890123,
+        long_key: "[redacted]",
+        "x" * 200: "kept",
+    }
 
 
 def test_context_fields_and_source_are_redacted_too(ingest_client):
