@@ -14,6 +14,7 @@ from servestatic import ServeStaticASGI  # noqa: E402
 from runtime_errors.asgi import (  # noqa: E402
     BodySizeLimit,
     OneHopASGIHandler,
+    ReceivedContentLength,
     SameOriginWebsocket,
 )
 from runtime_errors.middleware import staff_socket_auth  # noqa: E402
@@ -29,7 +30,7 @@ http_application = ServeStaticASGI(
 
 application = ProtocolTypeRouter(
     {
-        "http": BodySizeLimit(http_application),
+        "http": BodySizeLimit(ReceivedContentLength(http_application)),
         "websocket": SameOriginWebsocket(
             staff_socket_auth(URLRouter(websocket_urlpatterns))
         ),

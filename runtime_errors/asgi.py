@@ -107,6 +107,40 @@ def _content_length(scope):
     return None
 
 
+class ReceivedContentLength:
+    """Give a request sent without Content-Length (a chunked body) the
+    length of the body as received.
+
+    The server hands the body over dechunked, but Django and DRF read a
+    missing Content-Length as no body at all. Django's handler receives the
+    whole body before it builds the request from the scope, so the header
+    added once the last part has arrived is the one the request sees.
+    """
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        headers = scope.get("headers", [])
+        if scope["type"] != "http" or any(n == b"content-length" for n, _ in headers):
+            return await self.app(scope, receive, send)
+
+        headers = list(headers)
+        scope = {**scope, "headers": headers}
+        received = 0
+
+        async def measured_receive():
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if not message.get("more_body", False):
+                    headers.append((b"content-length", str(received).encode()))
+            return message
+
+        return await self.app(scope, measured_receive, send)
+
+
 class SameOriginWebsocket:
     """Refuse a websocket whose Origin is not the very host and port it
     connects to, and whose host is not allowed, at the handshake.
