@@ -6,6 +6,7 @@ from urllib.parse import urlsplit
 
 from asgiref.sync import sync_to_async
 from channels.security.websocket import WebsocketDenier
+from daphne import http_protocol
 from django.conf import settings
 from django.core.handlers.asgi import ASGIHandler
 from django.http.request import validate_host
@@ -33,6 +34,23 @@ class OneHopASGIHandler(ASGIHandler):
 
     async def get_response_async(self, request):
         return await sync_to_async(self.get_response, thread_sensitive=True)(request)
+
+
+class RawBodyWebRequest(http_protocol.WebRequest):
+    """Daphne's request without Twisted's own parsing of form bodies.
+
+    Twisted parses every multipart body before daphne passes it on, and
+    answers one it cannot parse with a bare 400 that the application never
+    sees; daphne hands the raw body on and never reads the parsed form.
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, parsePOSTFormSubmission=False, **kwargs)
+
+
+def leave_bodies_to_the_application():
+    """Make daphne hand every request body to the application unparsed."""
+    http_protocol.WebRequest = RawBodyWebRequest
 
 
 class BodySizeLimit:

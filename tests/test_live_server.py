@@ -54,3 +54,27 @@ def test_live_server_reads_a_chunked_body_as_it_reads_a_measured_one(
     assert measured.status_code == 201
     assert measured.json()["occurrences"] == 2
     assert oversized.status_code == 413
+
+
+def test_live_server_answers_a_multipart_body_with_a_415_naming_its_type(
+    live_servers, ingest_key
+):
+    server = live_servers()
+    body = json.dumps(report())
+
+    with httpx.Client(
+        base_url=server.url, headers={"Authorization": f"Api-Key {ingest_key}"}
+    ) as client:
+        multipart = client.post(
+            INGEST_URL,
+            content=body,
+            headers={"Content-Type": "multipart/form-data; boundary=xx"},
+        )
+        as_json = client.post(
+            INGEST_URL, content=body, headers={"Content-Type": "application/json"}
+        )
+
+    assert multipart.status_code == 415
+    assert "multipart/form-data" in multipart.json()["detail"]
+    assert as_json.status_code == 201
+    assert "POST /api/v1/ingest/runtime-errors/ 415" in server.log()
