@@ -1,6 +1,7 @@
 """Ingest limits, hostile text and timestamps: clear answers, safe storage."""
 
 import datetime as dt
+import gzip
 import json
 import time
 from unittest import mock
@@ -402,3 +403,28 @@ def test_text_shaped_to_make_patterns_backtrack_is_ingested_quickly(ingest_clien
     assert response.status_code == 201
     assert time.perf_counter() - started < 10
     assert RuntimeError.objects.get().message.endswith(MESSAGE_CUT_MARKER)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("encoding", ["gzip", "br", "deflate"])
+def test_compressed_body_is_a_415_naming_its_encoding(ingest_client, encoding):
+    body = json.dumps(report())
+    packed = gzip.compress(body.encode())
+
+    refused = ingest_client.post(
+        INGEST_URL,
+        data=packed,
+        content_type="application/json",
+        HTTP_CONTENT_ENCODING=encoding,
+    )
+    plain = ingest_client.post(
+        INGEST_URL,
+        data=body,
+        content_type="application/json",
+        HTTP_CONTENT_ENCODING="identity",
+    )
+
+    assert refused.status_code == 415
+    assert f'Content-Encoding "{encoding}"' in refused.json()["detail"]
+    assert plain.status_code == 201
+    assert RuntimeError.objects.count() == 1
