@@ -428,3 +428,40 @@ def test_compressed_body_is_a_415_naming_its_encoding(ingest_client, encoding):
     assert f'Content-Encoding "{encoding}"' in refused.json()["detail"]
     assert plain.status_code == 201
     assert RuntimeError.objects.count() == 1
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("field", "refused", "accepted"),
+    [
+        ("level", 40.5, 40),
+        ("level", "٤٠", "40"),
+        ("occurred_at", "١٧١٤٥٥٧٦٠٠", "1714557600"),
+        ("fingerprint", "", "checkout"),
+        ("fingerprint", ["checkout", ""], ["checkout", "{{ default }}"]),
+    ],
+)
+def test_odd_field_values_are_400s_naming_the_field(
+    ingest_client, field, refused, accepted
+):
+    bad = post_json(ingest_client, report(**{field: refused}))
+    good = post_json(ingest_client, report(**{field: accepted}))
+
+    assert bad.status_code == 400
+    assert list(bad.json()) == [field]
+    assert good.status_code == 201
+    assert RuntimeError.objects.count() == 1
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("number", "level"),
+    [(25, "info"), (40.0, "error"), (45, "error"), (50, "critical")],
+)
+def test_whole_logging_numbers_map_to_the_level_at_or_below(
+    ingest_client, number, level
+):
+    response = post_json(ingest_client, report(level=number))
+
+    assert response.status_code == 201
+    assert RuntimeError.objects.get().level == level
