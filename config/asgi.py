@@ -14,10 +14,15 @@ from servestatic import ServeStaticASGI  # noqa: E402
 from runtime_errors.asgi import (  # noqa: E402
     BodySizeLimit,
     OneHopASGIHandler,
+    ReceivedContentLength,
     SameOriginWebsocket,
+    leave_bodies_to_the_application,
 )
 from runtime_errors.middleware import staff_socket_auth  # noqa: E402
 from runtime_errors.routing import websocket_urlpatterns  # noqa: E402
+
+# Daphne builds its requests after it has imported this module.
+leave_bodies_to_the_application()
 
 # Static files are answered before Django, without a thread hop at all.
 http_application = ServeStaticASGI(
@@ -29,7 +34,7 @@ http_application = ServeStaticASGI(
 
 application = ProtocolTypeRouter(
     {
-        "http": BodySizeLimit(http_application),
+        "http": BodySizeLimit(ReceivedContentLength(http_application)),
         "websocket": SameOriginWebsocket(
             staff_socket_auth(URLRouter(websocket_urlpatterns))
         ),

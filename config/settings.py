@@ -50,6 +50,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "runtime_errors.edges.AccessLogMiddleware",
+    "runtime_errors.edges.ApiNotFoundMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "runtime_errors.edges.ApiTrailingSlashMiddleware",

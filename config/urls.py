@@ -6,8 +6,6 @@ from drf_spectacular.views import SpectacularJSONAPIView, SpectacularSwaggerSpli
 from runtime_errors.urls import api_urlpatterns
 from runtime_errors.views import healthz
 
-handler404 = "runtime_errors.views.not_found"
-
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="runtime_errors:dashboard")),
     path("healthz", healthz, name="healthz"),

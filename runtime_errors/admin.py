@@ -49,6 +49,21 @@ class RuntimeErrorAdmin(admin.ModelAdmin):
     readonly_fields = [
         field.name for field in RuntimeError._meta.get_fields() if field.concrete
     ]
+    # What the list filters and the date hierarchy put in the query string.
+    # Any other lookup reaches into the payload's JSON or the database's own
+    # functions, which SQLite and PostgreSQL answer differently or not at all.
+    allowed_lookups = frozenset(
+        {
+            "level__exact",
+            "level__isnull",
+            "source__exact",
+            "source__isnull",
+            ViewedFilter.parameter_name,
+            "last_seen_at__year",
+            "last_seen_at__month",
+            "last_seen_at__day",
+        }
+    )
 
     @admin.display(description="message")
     def first_line(self, error):
@@ -64,6 +79,11 @@ class RuntimeErrorAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False
+
+    def lookup_allowed(self, lookup, value, request=None):
+        return lookup in self.allowed_lookups and super().lookup_allowed(
+            lookup, value, request
+        )
 
 
 @admin.register(IngestKey)

@@ -6,6 +6,7 @@ from urllib.parse import urlsplit
 
 from asgiref.sync import sync_to_async
 from channels.security.websocket import WebsocketDenier
+from daphne import http_protocol
 from django.conf import settings
 from django.core.handlers.asgi import ASGIHandler
 from django.http.request import validate_host
@@ -33,6 +34,23 @@ class OneHopASGIHandler(ASGIHandler):
 
     async def get_response_async(self, request):
         return await sync_to_async(self.get_response, thread_sensitive=True)(request)
+
+
+class RawBodyWebRequest(http_protocol.WebRequest):
+    """Daphne's request without Twisted's own parsing of form bodies.
+
+    Twisted parses every multipart body before daphne passes it on, and
+    answers one it cannot parse with a bare 400 that the application never
+    sees; daphne hands the raw body on and never reads the parsed form.
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, parsePOSTFormSubmission=False, **kwargs)
+
+
+def leave_bodies_to_the_application():
+    """Make daphne hand every request body to the application unparsed."""
+    http_protocol.WebRequest = RawBodyWebRequest
 
 
 class BodySizeLimit:
@@ -105,6 +123,40 @@ def _content_length(scope):
             except ValueError:
                 return None
     return None
+
+
+class ReceivedContentLength:
+    """Give a request sent without Content-Length (a chunked body) the
+    length of the body as received.
+
+    The server hands the body over dechunked, but Django and DRF read a
+    missing Content-Length as no body at all. Django's handler receives the
+    whole body before it builds the request from the scope, so the header
+    added once the last part has arrived is the one the request sees.
+    """
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        headers = scope.get("headers", [])
+        if scope["type"] != "http" or any(n == b"content-length" for n, _ in headers):
+            return await self.app(scope, receive, send)
+
+        headers = list(headers)
+        scope = {**scope, "headers": headers}
+        received = 0
+
+        async def measured_receive():
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if not message.get("more_body", False):
+                    headers.append((b"content-length", str(received).encode()))
+            return message
+
+        return await self.app(scope, measured_receive, send)
 
 
 class SameOriginWebsocket:

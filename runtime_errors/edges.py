@@ -4,7 +4,7 @@ import logging
 import time
 from urllib.parse import unquote_plus
 
-from django.http import QueryDict
+from django.http import JsonResponse, QueryDict
 from django.urls import Resolver404, resolve
 from django.utils.deprecation import MiddlewareMixin
 
@@ -39,6 +39,28 @@ class ApiTrailingSlashMiddleware:
                 request.path_info = path + "/"
                 request.path = request.path + "/"
         return self.get_response(request)
+
+
+class ApiNotFoundMiddleware:
+    """Answer every 404 under the API as JSON, as DRF answers its own.
+
+    Django answers a path no route matches with its HTML page, and in debug
+    with a page listing every URL pattern; the 404 handler is not consulted
+    in debug, so the answer is replaced here instead.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if (
+            response.status_code == 404
+            and request.path.startswith(API_PREFIX)
+            and not response.get("Content-Type", "").startswith("application/json")
+        ):
+            return JsonResponse({"detail": "Not found."}, status=404)
+        return response
 
 
 class AccessLogMiddleware:

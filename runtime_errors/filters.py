@@ -59,10 +59,12 @@ class LevelFilter(django_filters.MultipleChoiceFilter):
 
 
 class RuntimeErrorFilter(django_filters.FilterSet):
+    # No empty choice: it would be a second "Active", as status defaults to
+    # active.
     status = django_filters.ChoiceFilter(
         choices=STATUS_CHOICES,
         method="filter_status",
-        empty_label="Active",
+        empty_label=None,
         label="Status",
     )
     level = LevelFilter(choices=Level.choices, widget=forms.CheckboxSelectMultiple)

@@ -12,7 +12,7 @@ import sys
 from channels.auth import AuthMiddleware
 from channels.sessions import CookieMiddleware, SessionMiddleware
 from django.contrib.auth.models import AnonymousUser
-from django.db import InterfaceError, OperationalError
+from django.db import InterfaceError, OperationalError, connection
 from django.http import JsonResponse
 from django.template.response import SimpleTemplateResponse
 from django.views.defaults import server_error as default_server_error
@@ -27,7 +27,19 @@ DATABASE_UNAVAILABLE = (OperationalError, InterfaceError)
 
 def is_database_unavailable(error):
     """Tell whether an exception means the database cannot be reached."""
-    return isinstance(error, DATABASE_UNAVAILABLE)
+    return isinstance(error, DATABASE_UNAVAILABLE) and not database_answers()
+
+
+def database_answers():
+    """Tell whether the database answers a trivial query right now.
+
+    OperationalError also covers a bad query on a working database (SQLite
+    raises it for an invalid regular expression); that is an ordinary error,
+    not an outage to report.
+    """
+    # No connection means the failed query could not even open one; opening
+    # another here would only wait out the pool's timeout a second time.
+    return connection.connection is not None and connection.is_usable()
 
 
 def degraded_response(request):

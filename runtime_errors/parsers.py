@@ -35,10 +35,25 @@ def _finite_float(text):
     return number
 
 
+def _refuse_encoded_body(parser_context):
+    # Compressed bodies would be read as text and refused as bad UTF-8,
+    # which hides what the client should change.
+    request = (parser_context or {}).get("request")
+    encoding = request.META.get("HTTP_CONTENT_ENCODING", "") if request else ""
+    if encoding.strip().lower() not in ("", "identity"):
+        shown = encoding.strip()[:50]
+        raise exceptions.UnsupportedMediaType(
+            shown,
+            detail=f'Content-Encoding "{shown}" is not supported; '
+            "send the body uncompressed.",
+        )
+
+
 class IngestJSONParser(JSONParser):
     """Parse a JSON body, answering what is wrong with it as a 400 or 413."""
 
     def parse(self, stream, media_type=None, parser_context=None):
+        _refuse_encoded_body(parser_context)
         raw = stream.read(MAX_BODY_BYTES + 1) if stream is not None else b""
         if len(raw) > MAX_BODY_BYTES:
             raise BodyTooLarge()

@@ -149,10 +149,12 @@ def parse_level(value, **_):
         raise ValueError("This field is required.")
     if isinstance(value, bool):
         raise ValueError(_level_choices_message(value))
-    if isinstance(value, str) and value.strip().isdigit():
+    if isinstance(value, str) and _LEVEL_DIGITS.fullmatch(value.strip()):
         value = int(value.strip())
     if isinstance(value, int | float) and not isinstance(value, bool):
-        if not _is_finite(value) or not 10 <= value <= 50:
+        # Logging's levels are whole numbers; 40.5 is no level at all.
+        whole = isinstance(value, int) or value.is_integer()
+        if not whole or not _is_finite(value) or not 10 <= value <= 50:
             raise ValueError(_level_choices_message(value))
         severity = int(value) // 10 * 10
         return LEVEL_BY_SEVERITY[severity].value, severity
@@ -166,11 +168,15 @@ def parse_level(value, **_):
     return level.value, SEVERITY[level]
 
 
+# ASCII only: str.isdigit() and int() also take other scripts' digits.
+_LEVEL_DIGITS = re.compile(r"[0-9]{1,9}")
+
+
 def _level_choices_message(value):
     shown = clean_text(str(value))[:50]
     return (
         f'"{shown}" is not a level; use one of {", ".join(Level.values)}, an '
-        "alias (warn, err, fatal, exception) or a logging number 10-50."
+        "alias (warn, err, fatal, exception) or a whole logging number 10-50."
     )
 
 
@@ -261,7 +267,9 @@ def parse_occurred_at(value, *, now):
     return moment
 
 
-_EPOCH_TEXT = re.compile(r"[+-]?\d{1,12}(?:\.\d{1,9})?")
+# ASCII digits only: \d also matches other scripts' digits, which float()
+# reads too.
+_EPOCH_TEXT = re.compile(r"[+-]?\d{1,12}(?:\.\d{1,9})?", re.ASCII)
 
 
 def _epoch_moment(seconds):
@@ -300,8 +308,11 @@ def parse_fingerprint(value, **_):
         raise ValueError(f"At most {MAX_FINGERPRINT_PARTS} parts.")
     if not all(isinstance(part, str) for part in parts):
         raise ValueError("Expected a string or a non-empty list of strings.")
-    if any(utf8_length(part) > MAX_FINGERPRINT_PART_BYTES for part in parts):
-        raise ValueError(f"Each part is at most {MAX_FINGERPRINT_PART_BYTES} bytes.")
+    if not all(1 <= utf8_length(part) <= MAX_FINGERPRINT_PART_BYTES for part in parts):
+        raise ValueError(
+            f"Each part is 1 to {MAX_FINGERPRINT_PART_BYTES} bytes; "
+            "an empty one would group unrelated errors."
+        )
     cleaned = [clean_text(part) for part in parts]
     return cleaned[0] if isinstance(value, str) else cleaned
 

@@ -37,6 +37,34 @@ def test_changelist_filters_by_level_source_and_viewed(superuser_client, ingest_
     assert searched.context["cl"].result_count == 2
 
 
+@pytest.mark.parametrize(
+    "lookup",
+    [
+        {"payload__password__contains": "x"},
+        {"source__regex": "("},
+        {"message__startswith": "invoice"},
+    ],
+)
+def test_changelist_refuses_lookups_its_filters_do_not_offer(
+    superuser_client, ingest_client, lookup
+):
+    post_json(ingest_client, report(source="billing"))
+
+    refused = superuser_client.get(CHANGELIST, lookup)
+    by_day = superuser_client.get(
+        CHANGELIST,
+        {"last_seen_at__year": "2020", "last_seen_at__month": "1"},
+    )
+    by_source = superuser_client.get(
+        CHANGELIST, {"source__exact": "billing", "level__isnull": "False"}
+    )
+
+    assert refused.status_code == 400
+    assert by_day.status_code == 200
+    assert by_day.context["cl"].result_count == 0
+    assert by_source.context["cl"].result_count == 1
+
+
 def test_mark_viewed_action_marks_the_selected_errors(superuser_client, ingest_client):
     chosen = post_json(ingest_client, report(message="first kind")).json()["id"]
     other = post_json(ingest_client, report(message="second kind")).json()["id"]

@@ -2,6 +2,7 @@
 
 import datetime as dt
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -166,6 +167,27 @@ def test_dashboard_form_offers_every_filter_of_the_staff_api(client, staff_user)
     assert set(response.context["filterset"].form.fields) == API_FILTERS
     for name in API_FILTERS:
         assert f'name="{name}"' in response.content.decode()
+
+
+def test_status_select_offers_each_status_once_and_defaults_to_active(
+    client, staff_user
+):
+    active = ingest(report(message="still active"), now=NOON)[0]
+    viewed = ingest(report(message="already seen"), now=NOON)[0]
+    services.mark_viewed(ids=[viewed.id], user=staff_user)
+    client.force_login(staff_user)
+
+    default = client.get("/staff/")
+    everything = client.get("/staff/", {"status": "all"})
+
+    select = re.search(
+        r'<select name="status".*?</select>', default.content.decode(), re.S
+    )
+    labels = re.findall(r"<option[^>]*>([^<]*)</option>", select.group(0))
+    # With nothing selected a browser shows the first option, the default.
+    assert labels == ["Active", "Viewed", "All"]
+    assert [e.id for e in default.context["page"]] == [active.id]
+    assert {e.id for e in everything.context["page"]} == {active.id, viewed.id}
 
 
 def test_dashboard_filters_pages_and_counts_by_level(client, staff_user):

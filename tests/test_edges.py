@@ -39,13 +39,42 @@ def test_viewed_action_without_trailing_slash_is_served(ingest_client, staff_cli
     assert response.json()["viewed_at"] is not None
 
 
-def test_unknown_api_path_is_a_json_404(staff_client):
-    response = staff_client.get(f"{STAFF_URL}99999999999999999999999/")
+@pytest.mark.parametrize("debug", [False, True])
+@pytest.mark.parametrize(
+    "path",
+    [
+        f"{STAFF_URL}99999999999999999999999/",
+        f"{STAFF_URL}-1/viewed/",
+        f"{STAFF_URL}9999999999999999999/",
+        "/api/v1/nope/",
+    ],
+)
+def test_unknown_api_path_is_a_json_404(staff_client, settings, path, debug):
+    settings.DEBUG = debug
+    response = staff_client.get(path)
+    page = staff_client.get("/staff/nope/")
     known = staff_client.get(STAFF_URL)
 
     assert response.status_code == 404
     assert response["Content-Type"] == "application/json"
+    assert set(response.json()) == {"detail"}
+    assert b"URLconf" not in response.content
+    assert page.status_code == 404
+    assert page["Content-Type"].startswith("text/html")
     assert known.status_code == 200
+
+
+def test_viewed_action_on_an_id_past_the_database_range_is_a_json_404(
+    staff_client, ingest_client
+):
+    error_id = post_json(ingest_client, report()).json()["id"]
+
+    missing = staff_client.post(f"{STAFF_URL}9999999999999999999/viewed/")
+    found = staff_client.post(f"{STAFF_URL}{error_id}/viewed/")
+
+    assert missing.status_code == 404
+    assert "detail" in missing.json()
+    assert found.status_code == 200
 
 
 def test_deeply_nested_body_to_a_staff_action_is_a_400(staff_client, ingest_client):

@@ -1,6 +1,7 @@
 """Ingest limits, hostile text and timestamps: clear answers, safe storage."""
 
 import datetime as dt
+import gzip
 import json
 import time
 from unittest import mock
@@ -402,3 +403,65 @@ def test_text_shaped_to_make_patterns_backtrack_is_ingested_quickly(ingest_clien
     assert response.status_code == 201
     assert time.perf_counter() - started < 10
     assert RuntimeError.objects.get().message.endswith(MESSAGE_CUT_MARKER)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("encoding", ["gzip", "br", "deflate"])
+def test_compressed_body_is_a_415_naming_its_encoding(ingest_client, encoding):
+    body = json.dumps(report())
+    packed = gzip.compress(body.encode())
+
+    refused = ingest_client.post(
+        INGEST_URL,
+        data=packed,
+        content_type="application/json",
+        HTTP_CONTENT_ENCODING=encoding,
+    )
+    plain = ingest_client.post(
+        INGEST_URL,
+        data=body,
+        content_type="application/json",
+        HTTP_CONTENT_ENCODING="identity",
+    )
+
+    assert refused.status_code == 415
+    assert f'Content-Encoding "{encoding}"' in refused.json()["detail"]
+    assert plain.status_code == 201
+    assert RuntimeError.objects.count() == 1
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("field", "refused", "accepted"),
+    [
+        ("level", 40.5, 40),
+        ("level", "٤٠", "40"),
+        ("occurred_at", "١٧١٤٥٥٧٦٠٠", "1714557600"),
+        ("fingerprint", "", "checkout"),
+        ("fingerprint", ["checkout", ""], ["checkout", "{{ default }}"]),
+    ],
+)
+def test_odd_field_values_are_400s_naming_the_field(
+    ingest_client, field, refused, accepted
+):
+    bad = post_json(ingest_client, report(**{field: refused}))
+    good = post_json(ingest_client, report(**{field: accepted}))
+
+    assert bad.status_code == 400
+    assert list(bad.json()) == [field]
+    assert good.status_code == 201
+    assert RuntimeError.objects.count() == 1
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("number", "level"),
+    [(25, "info"), (40.0, "error"), (45, "error"), (50, "critical")],
+)
+def test_whole_logging_numbers_map_to_the_level_at_or_below(
+    ingest_client, number, level
+):
+    response = post_json(ingest_client, report(level=number))
+
+    assert response.status_code == 201
+    assert RuntimeError.objects.get().level == level

@@ -10,7 +10,7 @@ from django.db import OperationalError, connection
 from django.test import Client
 from rest_framework.test import APIClient
 
-from runtime_errors import push
+from runtime_errors import middleware, push
 from runtime_errors.models import IngestKey, RuntimeError
 
 from .conftest import FEED_URL, post_json, report, session_cookie, socket_for
@@ -145,6 +145,7 @@ def test_staff_page_says_the_journal_is_degraded_when_the_session_fails(
     client.force_login(staff_user)
     control = client.get("/staff/")
     monkeypatch.setattr(SessionStore, "load", _unavailable)
+    monkeypatch.setattr(middleware, "database_answers", lambda: False)
 
     response = client.get("/staff/")
     feed = client.get(FEED_URL)
@@ -155,6 +156,28 @@ def test_staff_page_says_the_journal_is_degraded_when_the_session_fails(
     assert b"The journal is degraded" in response.content
     assert feed.status_code == 503
     assert feed.json()["detail"].startswith("The journal's database")
+
+
+@pytest.mark.django_db
+def test_staff_page_error_is_no_outage_while_the_database_answers(
+    staff_user, monkeypatch, caplog
+):
+    client = Client(raise_request_exception=False)
+    client.force_login(staff_user)
+    monkeypatch.setattr(
+        "runtime_errors.views.selectors.runtime_error_list", _unavailable
+    )
+
+    with caplog.at_level(logging.ERROR, logger="runtime_errors.middleware"):
+        answered = client.get("/staff/")
+    outages = [r for r in caplog.records if r.name == "runtime_errors.middleware"]
+    monkeypatch.setattr(middleware, "database_answers", lambda: False)
+    away = client.get("/staff/")
+
+    assert answered.status_code == 500
+    assert outages == []
+    assert away.status_code == 503
+    assert b"The journal is degraded" in away.content
 
 
 @pytest.mark.django_db(transaction=True)

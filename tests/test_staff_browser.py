@@ -452,3 +452,33 @@ async def test_hidden_stack_stays_hidden_across_pages_and_shows_again(
     assert still_hidden
     assert summary.startswith("1 active error")
     assert watch.quiet, watch
+
+
+async def test_history_table_keeps_headers_and_badges_on_one_line_at_1280_px(
+    live_servers, ingest_key
+):
+    server = live_servers(env=NO_POLLING)
+    await ingest(
+        server,
+        ingest_key,
+        report(source="billing-worker-eu-west-1", run_id="run-2024-05-01-nightly"),
+    )
+
+    async with chromium() as browser:
+        context = await staff_context(browser, server)
+        page = await open_staff_page(context, server.url + "/staff/", ScriptWatch())
+        # A range has one client rectangle per line its text takes.
+        lines = await page.evaluate(
+            """() => Array.from(
+                document.querySelectorAll(
+                    'table.errors th, .level-badge, .viewed-state'),
+                node => {
+                    const range = document.createRange();
+                    range.selectNodeContents(node);
+                    return [node.textContent, range.getClientRects().length];
+                })"""
+        )
+        await context.close()
+
+    assert len(lines) == 9
+    assert [text for text, count in lines if count != 1] == []
