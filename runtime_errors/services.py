@@ -15,7 +15,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from . import push, selectors
-from .models import HourlyCount, RuntimeError
+from .models import CONTEXT_FIELDS, HourlyCount, RuntimeError
 
 logger = logging.getLogger(__name__)
 
@@ -32,12 +32,7 @@ _COLUMNS = (
     "occurred_at",
     "first_seen_at",
     "last_seen_at",
-    "correlation_id",
-    "run_id",
-    "task_id",
-    "project",
-    "namespace",
-    "job",
+    *CONTEXT_FIELDS,
 )
 
 # Columns a repeat overwrites with the newest report's values.
@@ -49,12 +44,7 @@ _NEWEST_WINS = (
     "payload",
     "occurred_at",
     "last_seen_at",
-    "correlation_id",
-    "run_id",
-    "task_id",
-    "project",
-    "namespace",
-    "job",
+    *CONTEXT_FIELDS,
 )
 
 _TABLE = RuntimeError._meta.db_table
@@ -153,12 +143,7 @@ def _row_values(fingerprint, group, *, now):
         report.occurred_at,
         now,
         now,
-        report.correlation_id,
-        report.run_id,
-        report.task_id,
-        report.project,
-        report.namespace,
-        report.job,
+        *(getattr(report, name) for name in CONTEXT_FIELDS),
     )
 
 
