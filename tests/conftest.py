@@ -6,6 +6,9 @@ from django.contrib.auth import get_user_model
 from django.test import Client
 from rest_framework.test import APIClient
 
+# Imported here rather than in a test: it sets Django up, which configures
+# logging afresh and drops the handlers caplog adds to a running test.
+from config.asgi import application
 from runtime_errors.models import IngestKey
 
 from .live import live_servers  # noqa: F401 - a fixture for every test module
@@ -91,8 +94,6 @@ def session_cookie(user):
 
 
 def socket_for(cookie=None, origin=ORIGIN):
-    from config.asgi import application
-
     headers = [(b"host", b"localhost")]
     if origin:
         headers.append((b"origin", origin))
