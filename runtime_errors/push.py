@@ -32,7 +32,7 @@ from django.core.cache import cache
 from django.db import connections
 
 from .models import RuntimeError
-from .selectors import runtime_error_feed
+from .selectors import NEWEST_FIRST, runtime_error_feed
 from .serializers import serialize_errors
 
 logger = logging.getLogger(__name__)
@@ -83,16 +83,36 @@ def _publish_viewed(ids):
 
 def _publish_errors(message_type, ids, *, active_only=False):
     def build():
-        errors = RuntimeError.objects.select_related("viewed_by").filter(id__in=ids)
-        if active_only:
-            errors = errors.filter(viewed_at__isnull=True)
-        newest = errors.order_by("-last_seen_at", "-id").first()
-        if newest is None and active_only:
+        active_count, newest = runtime_error_feed()
+        stack = serialize_errors(newest)
+        error = _newest_of(ids, stack, active_only=active_only)
+        if error is None and active_only:
             return None
-        error = serialize_errors([newest])[0] if newest else None
-        return stack_message(message_type, error=error, ids=list(ids))
+        return {
+            "type": message_type,
+            "error": error,
+            "ids": list(ids),
+            "active_count": active_count,
+            "stack": stack,
+        }
 
     _send(build)
+
+
+def _newest_of(ids, stack, *, active_only):
+    # The errors a request changed are usually all in the stack, which then
+    # already holds the newest of them; otherwise some are older than the
+    # stack, or viewed since the commit, and only the database can tell.
+    wanted = set(ids)
+    in_stack = [record for record in stack if record["id"] in wanted]
+    if in_stack and len(in_stack) == len(wanted):
+        return in_stack[0]
+
+    errors = RuntimeError.objects.select_related("viewed_by").filter(id__in=ids)
+    if active_only:
+        errors = errors.filter(viewed_at__isnull=True)
+    newest = errors.order_by(*NEWEST_FIRST).first()
+    return serialize_errors([newest])[0] if newest else None
 
 
 def _send(build):

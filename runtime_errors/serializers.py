@@ -1,6 +1,7 @@
 """API shapes: the record as served and pushed, and the ingest body."""
 
 import datetime as dt
+import functools
 
 from django.core.validators import RegexValidator
 from drf_spectacular.utils import extend_schema_field
@@ -139,7 +140,15 @@ class FingerprintField(serializers.Field):
 
 def serialize_errors(errors):
     """Return records as plain JSON-ready dicts."""
-    return RuntimeErrorSerializer(errors, many=True).data
+    record = _record_serializer()
+    return [record.to_representation(error) for error in errors]
+
+
+@functools.cache
+def _record_serializer():
+    # Every push serializes the stack; a serializer builds its fields anew
+    # for each instance, which costs more than the records themselves.
+    return RuntimeErrorSerializer()
 
 
 class IngestReportSerializer(serializers.Serializer):
