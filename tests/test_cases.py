@@ -343,12 +343,17 @@ def test_bc16_invalid_filter_values_are_400s_naming_the_parameter(
     assert "results" not in response.json()
 
 
+def staff_group_members(layer):
+    return set(getattr(layer, "groups", {}).get(STAFF_GROUP, {}))
+
+
 @pytest.mark.django_db(transaction=True)
 async def test_bc19_refused_sockets_leave_no_trace_and_staff_still_get_alerts(
     ingest_client, plain_user, staff_user, caplog
 ):
     caplog.set_level(logging.INFO)
     layer = get_channel_layer()
+    members_before = staff_group_members(layer)
 
     anonymous = socket_for()
     viewer = socket_for(await sync_to_async(session_cookie)(plain_user))
@@ -358,8 +363,9 @@ async def test_bc19_refused_sockets_leave_no_trace_and_staff_still_get_alerts(
         again = socket_for()
         assert not (await again.connect())[0]
         await again.disconnect()
-    members_after_refusals = dict(getattr(layer, "groups", {}).get(STAFF_GROUP, {}))
+    members_after_refusals = staff_group_members(layer)
     staff = await staff_socket(staff_user)
+    members_with_staff = staff_group_members(layer)
 
     answer = (await sync_to_async(post_json)(ingest_client, report())).json()
     pushed = await staff.receive_json_from()
@@ -367,7 +373,8 @@ async def test_bc19_refused_sockets_leave_no_trace_and_staff_still_get_alerts(
 
     assert (anonymous_ok, anonymous_code) == (False, 4403)
     assert (viewer_ok, viewer_code) == (False, 4403)
-    assert members_after_refusals == {}
+    assert members_after_refusals == members_before
+    assert len(members_with_staff - members_before) == 1
     assert await anonymous.receive_nothing()
     assert await viewer.receive_nothing()
     assert pushed["type"] == "runtime_error.created"
