@@ -41,6 +41,7 @@ MAX_CLOCK_AHEAD = dt.timedelta(days=1)
 
 MESSAGE_CUT_MARKER = " […message cut at 8 KiB]"
 STACK_CUT_MARKER = "\n[…stack cut: head and tail kept at 64 KiB…]\n"
+TEXT_CUT_MARKER = "…"
 
 TEXT_FIELDS = ("stage", *CONTEXT_FIELDS)
 KNOWN_FIELDS = frozenset(
@@ -176,7 +177,7 @@ def _level_choices_message(value):
     shown = clean_text(str(value))[:50]
     return (
         f'"{shown}" is not a level; use one of {", ".join(Level.values)}, an '
-        "alias (warn, err, fatal, exception) or a whole logging number 10-50."
+        f"alias ({', '.join(LEVEL_ALIASES)}) or a whole logging number 10-50."
     )
 
 
@@ -206,8 +207,15 @@ def _optional_text(value, *, limit):
     return text
 
 
+def _redacted_within(text, limit):
+    # The limit holds for what the client sent; redaction can lengthen it
+    # ("pwd=a" becomes "pwd=[redacted]"), and the column holds no more.
+    return cut_utf8(redact_text(text), limit, TEXT_CUT_MARKER)
+
+
 def parse_source(value, **_):
-    return redact_text(_required_text(value, limit=MAX_SOURCE_BYTES))
+    text = _required_text(value, limit=MAX_SOURCE_BYTES)
+    return _redacted_within(text, MAX_SOURCE_BYTES)
 
 
 def parse_message(value, **_):
@@ -294,7 +302,11 @@ def _iso_moment(text):
         ) from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=dt.UTC)
-    return moment.astimezone(dt.UTC)
+    try:
+        return moment.astimezone(dt.UTC)
+    except OverflowError:
+        # Year 1 or 9999 with an offset has no UTC instant a datetime holds.
+        raise ValueError("Out of range once converted to UTC.") from None
 
 
 def parse_fingerprint(value, **_):
@@ -318,7 +330,8 @@ def parse_fingerprint(value, **_):
 
 
 def _context_parser(value, **_):
-    return redact_text(_optional_text(value, limit=MAX_CONTEXT_BYTES))
+    text = _optional_text(value, limit=MAX_CONTEXT_BYTES)
+    return _redacted_within(text, MAX_CONTEXT_BYTES)
 
 
 _FIELD_PARSERS = (
