@@ -1,6 +1,7 @@
 """Admin for superusers: the journal and the ingest keys."""
 
 from django.contrib import admin, messages
+from django.template.defaultfilters import pluralize
 from rest_framework_api_key.admin import APIKeyModelAdmin
 from rest_framework_api_key.models import APIKey
 
@@ -56,6 +57,7 @@ class RuntimeErrorAdmin(admin.ModelAdmin):
         {
             "level__exact",
             "level__isnull",
+            "source",
             "source__exact",
             "source__isnull",
             ViewedFilter.parameter_name,
@@ -73,8 +75,11 @@ class RuntimeErrorAdmin(admin.ModelAdmin):
     def mark_viewed(self, request, queryset):
         ids = list(queryset.filter(viewed_at__isnull=True).values_list("id", flat=True))
         result = services.mark_viewed(ids=ids, user=request.user)
+        count = len(result.viewed)
         self.message_user(
-            request, f"Marked {len(result.viewed)} errors viewed.", messages.SUCCESS
+            request,
+            f"Marked {count} error{pluralize(count)} viewed.",
+            messages.SUCCESS,
         )
 
     def has_add_permission(self, request):
