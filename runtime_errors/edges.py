@@ -4,7 +4,9 @@ import logging
 import time
 from urllib.parse import unquote_plus
 
-from django.http import JsonResponse, QueryDict
+from django.conf import settings
+from django.core.exceptions import TooManyFieldsSent
+from django.http import HttpResponseBadRequest, JsonResponse, QueryDict
 from django.urls import Resolver404, resolve
 from django.utils.deprecation import MiddlewareMixin
 
@@ -94,17 +96,35 @@ class AccessLogMiddleware:
 
 class CleanQueryMiddleware(MiddlewareMixin):
     """Replace NUL in query parameters with U+FFFD, as ingest does in reports,
-    so that a filter finds what was stored and the database never sees NUL.
+    so that a filter finds what was stored and the database never sees NUL;
+    refuse a query string with too many parameters before anything reads it.
 
     Lone surrogates cannot arrive here: Django decodes a query string with
     replacement already.
     """
 
     def process_request(self, request):
+        try:
+            query = request.GET
+        except TooManyFieldsSent:
+            # Django answers this with a 400 only outside debug: its debug
+            # page reads the query string again and fails with a 500.
+            return _too_many_parameters(request)
+
         if "%00" not in request.META.get("QUERY_STRING", ""):
-            return
+            return None
         cleaned = QueryDict(mutable=True)
-        for key, values in request.GET.lists():
+        for key, values in query.lists():
             cleaned.setlist(clean_text(key), [clean_text(value) for value in values])
         cleaned._mutable = False
         request.GET = cleaned
+
+
+def _too_many_parameters(request):
+    detail = (
+        "The request could not be read: too many parameters "
+        f"(at most {settings.DATA_UPLOAD_MAX_NUMBER_FIELDS})."
+    )
+    if request.path.startswith(API_PREFIX):
+        return JsonResponse({"detail": detail}, status=400)
+    return HttpResponseBadRequest(detail, content_type="text/plain; charset=utf-8")

@@ -187,6 +187,21 @@ def test_too_many_query_parameters_is_a_400_not_a_500(ingest_client, staff_clien
     assert RuntimeError.objects.count() == 0
 
 
+@pytest.mark.parametrize("debug", [False, True])
+def test_too_many_query_parameters_on_a_staff_page_is_a_400(
+    staff_client, settings, debug
+):
+    settings.DEBUG = debug
+    flood = "&".join(f"x{number}=1" for number in range(1001))
+
+    refused = staff_client.get(f"/staff/?{flood}")
+    control = staff_client.get("/staff/?x1=1")
+
+    assert refused.status_code == 400
+    assert "too many parameters" in refused.content.decode()
+    assert control.status_code == 200
+
+
 @pytest.mark.parametrize(
     ("raw", "named"),
     [
