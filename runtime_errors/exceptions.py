@@ -5,6 +5,7 @@ import logging
 from django.core.exceptions import SuspiciousOperation
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import DatabaseError, InterfaceError, OperationalError
+from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
@@ -25,6 +26,10 @@ class ServiceUnavailable(exceptions.APIException):
 
 def api_exception_handler(exc, context):
     """Answer every API error as JSON; unknown ones without details."""
+    if isinstance(exc, Http404):
+        # Django's message names the model class; the client needs no more
+        # than that nothing is there.
+        exc = exceptions.NotFound()
     if isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(_messages_of(exc))
     if isinstance(exc, SuspiciousOperation):

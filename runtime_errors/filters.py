@@ -1,13 +1,11 @@
 """The history's filters, shared by the staff API and the dashboard."""
 
-import datetime as dt
-
 import django_filters
 from django import forms
 from django.core.exceptions import ValidationError
 
 from .models import Level, RuntimeError
-from .reports import parse_level
+from .reports import iso_moment, parse_level
 
 STATUS_CHOICES = [("active", "Active"), ("viewed", "Viewed"), ("all", "All")]
 
@@ -20,21 +18,9 @@ class UTCDateTimeField(forms.CharField):
         if not value:
             return None
         try:
-            moment = dt.datetime.fromisoformat(value)
-        except ValueError:
-            raise ValidationError(
-                "Enter an ISO 8601 date-time, such as 2024-05-01T10:00:00Z.",
-                code="invalid",
-            ) from None
-        if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=dt.UTC)
-        try:
-            return moment.astimezone(dt.UTC)
-        except OverflowError:
-            # 0001-01-01 east of UTC, or 9999-12-31 west of it.
-            raise ValidationError(
-                "That date-time is out of range in UTC.", code="invalid"
-            ) from None
+            return iso_moment(value)
+        except ValueError as error:
+            raise ValidationError(str(error), code="invalid") from None
 
 
 class UTCDateTimeFilter(django_filters.Filter):
@@ -46,7 +32,8 @@ class LevelsField(forms.MultipleChoiceField):
 
     def to_python(self, value):
         levels = []
-        for level in super().to_python(value):
+        # An empty `level=` is no filter, as for every other parameter.
+        for level in filter(None, super().to_python(value)):
             try:
                 levels.append(parse_level(level)[0])
             except ValueError:

@@ -1,7 +1,13 @@
 """Pages of the history; a bad page or page size is a 400 naming it."""
 
+import re
+
 from rest_framework import exceptions
 from rest_framework.pagination import PageNumberPagination
+
+# ASCII digits only: str.isdigit() and int() also take other scripts' digits
+# and surrounding blanks, which no link this API writes contains.
+_WHOLE_NUMBER = re.compile(r"[0-9]{1,9}")
 
 
 class StrictPageNumberPagination(PageNumberPagination):
@@ -13,10 +19,7 @@ class StrictPageNumberPagination(PageNumberPagination):
         raw = request.query_params.get(self.page_size_query_param)
         if raw is None:
             return self.page_size
-        try:
-            size = int(raw)
-        except ValueError:
-            size = 0
+        size = int(raw) if _WHOLE_NUMBER.fullmatch(raw) else 0
         if not 1 <= size <= self.max_page_size:
             raise exceptions.ValidationError(
                 {
@@ -29,7 +32,7 @@ class StrictPageNumberPagination(PageNumberPagination):
 
     def paginate_queryset(self, queryset, request, view=None):
         raw = request.query_params.get(self.page_query_param, "1")
-        if not raw.isdigit() or int(raw) < 1:
+        if not _WHOLE_NUMBER.fullmatch(raw) or int(raw) < 1:
             raise exceptions.ValidationError(
                 {"page": ["Must be a whole number from 1."]}
             )

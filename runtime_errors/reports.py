@@ -266,7 +266,7 @@ def parse_occurred_at(value, *, now):
 
     moment = _epoch_moment(value) if not isinstance(value, str) else None
     if moment is None:
-        moment = _iso_moment(value)
+        moment = iso_moment(value)
 
     if moment < EARLIEST:
         raise ValueError("Must not be before 2000-01-01T00:00:00Z.")
@@ -289,7 +289,8 @@ def _epoch_moment(seconds):
         raise ValueError("Epoch seconds out of range.") from None
 
 
-def _iso_moment(text):
+def iso_moment(text):
+    """Return the aware UTC datetime of ISO 8601 text, UTC without an offset."""
     # RFC 3339 allows a lower-case "t" and "z"; without an offset the time
     # is UTC whatever TIME_ZONE says, since the server's zone is no
     # business of the client's.
@@ -297,8 +298,7 @@ def _iso_moment(text):
         moment = dt.datetime.fromisoformat(text.strip().upper())
     except ValueError:
         raise ValueError(
-            "Expected an ISO 8601 date-time such as 2024-05-01T10:00:00Z, "
-            "or epoch seconds."
+            "Expected an ISO 8601 date-time such as 2024-05-01T10:00:00Z."
         ) from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=dt.UTC)

@@ -218,7 +218,7 @@ def test_bad_filter_value_is_named_on_the_page_not_a_server_error(client, staff_
     good = client.get("/staff/", {"since": "2024-05-01T12:00:00"})
 
     assert bad.status_code == 200
-    assert "Enter an ISO 8601 date-time" in bad.content.decode()
+    assert "Expected an ISO 8601 date-time" in bad.content.decode()
     assert bad.context["page"].paginator.count == 0
     assert good.context["page"].paginator.count == 1
 

@@ -248,7 +248,7 @@ def test_date_bounds_out_of_range_in_utc_are_400s(staff_client, parameter, value
     assert response.status_code == 400
     assert parameter in response.json()
     assert page.status_code == 200
-    assert b"out of range in UTC" in page.content
+    assert b"Out of range once converted to UTC" in page.content
 
 
 def test_access_log_cannot_be_forged_with_line_breaks(staff_client, caplog):
