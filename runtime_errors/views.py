@@ -112,6 +112,8 @@ class IngestView(APIView):
 
 _STAFF_ERRORS = {400: _ERROR, 403: _ERROR, 503: _ERROR}
 _ONE_ERROR = {200: RuntimeErrorSerializer, 403: _ERROR, 404: _ERROR, 503: _ERROR}
+# An unsafe method's body is read, even where the action needs none of it.
+_UNREADABLE_BODY = {400: _ERROR, 415: _ERROR}
 
 
 @extend_schema_view(
@@ -140,7 +142,7 @@ class RuntimeErrorViewSet(viewsets.ReadOnlyModelViewSet):
             return queryset
         return super().filter_queryset(queryset)
 
-    @extend_schema(request=None, responses=_ONE_ERROR)
+    @extend_schema(request=None, responses={**_ONE_ERROR, **_UNREADABLE_BODY})
     @action(detail=True, methods=["post"])
     def viewed(self, request, pk=None):
         """Mark one error viewed; the first viewer and time stay."""
@@ -152,7 +154,11 @@ class RuntimeErrorViewSet(viewsets.ReadOnlyModelViewSet):
     @extend_schema(
         operation_id="v1_staff_runtime_errors_bulk_viewed",
         request=BulkViewedRequestSerializer,
-        responses={200: BulkViewedResultSerializer, **_STAFF_ERRORS},
+        responses={
+            200: BulkViewedResultSerializer,
+            **_STAFF_ERRORS,
+            **_UNREADABLE_BODY,
+        },
     )
     @action(detail=False, methods=["post"], url_path="viewed", url_name="bulk-viewed")
     def bulk_viewed(self, request):

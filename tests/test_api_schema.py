@@ -78,8 +78,12 @@ def test_schema_takes_one_report_or_a_bounded_array_of_them(schema):
         (INGEST_URL, "post", {"201", "400", "401", "403", "413", "415", "429", "503"}),
         (STAFF_URL, "get", {"200", "400", "403", "503"}),
         (STAFF_URL + "{id}/", "get", {"200", "403", "404", "503"}),
-        (STAFF_URL + "{id}/viewed/", "post", {"200", "403", "404", "503"}),
-        (STAFF_URL + "viewed/", "post", {"200", "400", "403", "503"}),
+        (
+            STAFF_URL + "{id}/viewed/",
+            "post",
+            {"200", "400", "403", "404", "415", "503"},
+        ),
+        (STAFF_URL + "viewed/", "post", {"200", "400", "403", "415", "503"}),
         (STAFF_URL + "feed/", "get", {"200", "403", "503"}),
     ],
 )
