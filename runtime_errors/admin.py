@@ -85,6 +85,12 @@ class RuntimeErrorAdmin(admin.ModelAdmin):
     def has_add_permission(self, request):
         return False
 
+    def delete_model(self, request, obj):
+        services.delete_errors(ids=[obj.pk])
+
+    def delete_queryset(self, request, queryset):
+        services.delete_errors(ids=list(queryset.values_list("id", flat=True)))
+
     def lookup_allowed(self, lookup, value, request=None):
         return lookup in self.allowed_lookups and super().lookup_allowed(
             lookup, value, request

@@ -114,6 +114,9 @@ class StaffAlertConsumer(AsyncJsonWebsocketConsumer):
     async def runtime_error_viewed(self, message):
         await self._forward(message)
 
+    async def runtime_error_deleted(self, message):
+        await self._forward(message)
+
     async def _forward(self, message):
         # A socket outlives its handshake: a staff member who logs out, or
         # loses staff rights, must stop receiving errors on sockets already

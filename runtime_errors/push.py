@@ -61,8 +61,17 @@ def publish_ingested(*, created_ids, updated_ids):
 
 def publish_viewed(*, ids):
     """Push the ids that one request marked viewed."""
-    if not _on_server_loop(_publish_viewed, list(ids)):
-        _publish_viewed(list(ids))
+    _publish_gone("runtime_error.viewed", list(ids))
+
+
+def publish_deleted(*, ids):
+    """Push the ids of active errors that one request deleted."""
+    _publish_gone("runtime_error.deleted", list(ids))
+
+
+def _publish_gone(message_type, ids):
+    if not _on_server_loop(_publish_ids, message_type, ids):
+        _publish_ids(message_type, ids)
 
 
 def _publish_ingested(created_ids, updated_ids):
@@ -77,8 +86,8 @@ def _publish_ingested(created_ids, updated_ids):
         _publish_errors("runtime_error.updated", due)
 
 
-def _publish_viewed(ids):
-    _send(lambda: stack_message("runtime_error.viewed", ids=ids))
+def _publish_ids(message_type, ids):
+    _send(lambda: stack_message(message_type, ids=ids))
 
 
 def _publish_errors(message_type, ids, *, active_only=False):

@@ -257,6 +257,18 @@ def _mark_viewed_sql(id_count):
     )
 
 
+def delete_errors(*, ids):
+    """Delete errors; tell staff sockets when an active one goes."""
+    with transaction.atomic():
+        errors = RuntimeError.objects.filter(id__in=ids)
+        active = sorted(
+            errors.filter(viewed_at__isnull=True).values_list("id", flat=True)
+        )
+        errors.delete()
+        if active:
+            transaction.on_commit(lambda: push.publish_deleted(ids=active), robust=True)
+
+
 def prune_viewed(*, last_seen_before, batch_size):
     """Delete viewed errors last seen before a time, batch by batch; yield
     how many each batch removed."""

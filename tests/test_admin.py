@@ -4,11 +4,12 @@ import html
 import re
 
 import pytest
+from asgiref.sync import sync_to_async
 from django.contrib.auth import get_user_model
 
 from runtime_errors.models import IngestKey, RuntimeError
 
-from .conftest import post_json, report
+from .conftest import STAFF_URL, post_json, report, session_cookie, socket_for
 
 pytestmark = pytest.mark.django_db
 
@@ -166,3 +167,61 @@ def test_shell_keeps_the_builtin_runtime_error_and_offers_the_models(db, capsys)
     )
 
     assert capsys.readouterr().out.strip() == "builtins runtime_errors"
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_deleting_active_errors_in_admin_takes_them_off_every_stack(
+    superuser_client, ingest_client, staff_user
+):
+    kept, deleted, chosen = [
+        (await sync_to_async(post_json)(ingest_client, report(message=m))).json()["id"]
+        for m in ("kept", "deleted one by one", "deleted in bulk")
+    ]
+    socket = socket_for(await sync_to_async(session_cookie)(staff_user))
+    assert (await socket.connect())[0]
+    await socket.receive_json_from()
+
+    await sync_to_async(superuser_client.post)(
+        f"{CHANGELIST}{deleted}/delete/", {"post": "yes"}
+    )
+    one = await socket.receive_json_from()
+    await sync_to_async(superuser_client.post)(
+        CHANGELIST,
+        {"action": "delete_selected", "_selected_action": [chosen], "post": "yes"},
+    )
+    bulk = await socket.receive_json_from()
+    await socket.disconnect()
+
+    assert (one["type"], one["ids"]) == ("runtime_error.deleted", [deleted])
+    assert [error["id"] for error in one["stack"]] == [chosen, kept]
+    assert (bulk["type"], bulk["ids"]) == ("runtime_error.deleted", [chosen])
+    assert [error["id"] for error in bulk["stack"]] == [kept]
+    assert bulk["active_count"] == 1
+    assert not await RuntimeError.objects.filter(pk__in=[deleted, chosen]).aexists()
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_deleting_a_viewed_error_in_admin_pushes_nothing(
+    superuser_client, ingest_client, staff_client, staff_user
+):
+    viewed, active = [
+        (await sync_to_async(post_json)(ingest_client, report(message=m))).json()["id"]
+        for m in ("viewed", "active")
+    ]
+    await sync_to_async(staff_client.post)(f"{STAFF_URL}{viewed}/viewed/")
+    socket = socket_for(await sync_to_async(session_cookie)(staff_user))
+    assert (await socket.connect())[0]
+    await socket.receive_json_from()
+
+    await sync_to_async(superuser_client.post)(
+        f"{CHANGELIST}{viewed}/delete/", {"post": "yes"}
+    )
+    quiet = await socket.receive_nothing(timeout=0.5)
+    await sync_to_async(superuser_client.post)(
+        f"{CHANGELIST}{active}/delete/", {"post": "yes"}
+    )
+    control = await socket.receive_json_from()
+    await socket.disconnect()
+
+    assert quiet
+    assert (control["type"], control["ids"]) == ("runtime_error.deleted", [active])

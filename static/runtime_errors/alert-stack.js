@@ -251,7 +251,9 @@
     if (!message || !Array.isArray(message.stack)) {
       return;
     }
-    if (message.type === "runtime_error.viewed" && Array.isArray(message.ids)) {
+    var gone = message.type === "runtime_error.viewed" ||
+      message.type === "runtime_error.deleted";
+    if (gone && Array.isArray(message.ids)) {
       message.ids.forEach(function (id) {
         viewedIds.add(id);
       });
