@@ -29,7 +29,12 @@ class Command(BaseCommand):
             "RUNTIME_ERRORS_PRUNE_AFTER_DAYS).",
         )
         parser.add_argument(
-            "--batch-size", type=int, default=DEFAULT_BATCH_SIZE, metavar="ROWS"
+            "--batch-size",
+            type=int,
+            default=DEFAULT_BATCH_SIZE,
+            metavar="ROWS",
+            help="Rows deleted per transaction, to keep locks short (default: "
+            f"{DEFAULT_BATCH_SIZE}).",
         )
         parser.add_argument(
             "--dry-run", action="store_true", help="Count, delete nothing."
