@@ -27,6 +27,7 @@ def clean_data(value):
     while pending:
         source, target = pending.pop()
         items = source.items() if isinstance(source, dict) else enumerate(source)
+        renamed = {}
         for key, item in items:
             if isinstance(item, dict | list):
                 copy = _empty_like(item)
@@ -36,10 +37,26 @@ def clean_data(value):
             else:
                 copy = item
             if isinstance(target, dict):
-                target[clean_text(key)] = copy
+                target[_unused_key(target, clean_text(key), renamed)] = copy
             else:
                 target.append(copy)
     return root
+
+
+def _unused_key(mapping, key, renamed):
+    # Keys that differ only in what cleaning replaced ("a\x00", "a\ud800")
+    # would overwrite each other; later ones get a numbered name instead.
+    # `renamed` remembers the last number per key, so that a flood of such
+    # keys costs linear time.
+    if key not in mapping:
+        return key
+    number = renamed.get(key, 1)
+    while True:
+        number += 1
+        candidate = f"{key} ({number})"
+        if candidate not in mapping:
+            renamed[key] = number
+            return candidate
 
 
 def _empty_like(value):

@@ -68,3 +68,22 @@ def test_unknown_level_answer_lists_every_alias(ingest_client):
     assert refused.status_code == 400
     assert "warn, err, fatal, exception, crit" in refused.json()["level"][0]
     assert post_json(ingest_client, report(level="crit")).status_code == 201
+
+
+def test_payload_keys_that_clean_to_one_name_keep_every_value(ingest_client):
+    body = (
+        '{"level": "error", "source": "s", "message": "m", "payload": '
+        '{"a\\u0000": "first", "a\\ud800": "second", "a\\udc00": "third", "b": 1}}'
+    )
+
+    answer = ingest_client.post(
+        "/api/v1/ingest/runtime-errors/", data=body, content_type="application/json"
+    )
+
+    assert answer.status_code == 201
+    assert RuntimeError.objects.get().payload == {
+        "a\ufffd": "first",
+        "a\ufffd (2)": "second",
+        "a\ufffd (3)": "third",
+        "b": 1,
+    }
