@@ -11,6 +11,6 @@ class RuntimeErrorsConfig(AppConfig):
 
         install_excepthooks()
 
-        # Registers the redaction settings check and the OpenAPI description
-        # of the ingest key scheme.
-        from . import redaction, schema  # noqa: F401
+        # Registers the settings checks and the OpenAPI description of the
+        # ingest key scheme.
+        from . import links, redaction, schema  # noqa: F401

@@ -1,13 +1,17 @@
 """Links from an error's context fields to other tools or the dashboard."""
 
+import re
 from urllib.parse import quote, urlencode, urlsplit
 
 from django.conf import settings
+from django.core.checks import Error, register
 from django.urls import reverse
 
 from .models import CONTEXT_FIELDS
 
 SAFE_SCHEMES = frozenset({"http", "https", ""})
+_BROWSER_REWRITTEN = re.compile(r"[\x00-\x20\x7f\\]")
+_PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
 
 
 def context_links(error):
@@ -34,8 +38,13 @@ def _from_template(template, field, value):
 
 def is_safe_url(url):
     """Tell whether a URL is http, https or relative, and nothing else."""
+    # Browsers drop tabs and newlines anywhere in a URL and read a backslash
+    # as a slash: "java\tscript:" and "/\\evil.example" would slip past the
+    # checks below.
+    if _BROWSER_REWRITTEN.search(url):
+        return False
     try:
-        parts = urlsplit(url.strip())
+        parts = urlsplit(url)
     except ValueError:
         return False
     if parts.scheme.lower() not in SAFE_SCHEMES:
@@ -47,3 +56,28 @@ def _dashboard_filtered(field, value):
     # Every error with that value, viewed ones included: a run's history.
     query = urlencode({field: value, "status": "all"})
     return reverse("runtime_errors:dashboard") + "?" + query
+
+
+@register()
+def check_link_templates(app_configs, **kwargs):
+    """Refuse to start with a link template that could never be produced."""
+    templates = getattr(settings, "RUNTIME_ERRORS_LINKS", {}) or {}
+    if not isinstance(templates, dict):
+        return [_link_error("must be a JSON object of field: URL template.")]
+    errors = []
+    for field, template in templates.items():
+        if field not in CONTEXT_FIELDS:
+            errors.append(
+                _link_error(f"{field!r} is not one of {', '.join(CONTEXT_FIELDS)}.")
+            )
+        elif not isinstance(template, str) or not is_safe_url(template):
+            errors.append(_link_error(f"{field!r} is not an http(s) or relative URL."))
+        elif set(_PLACEHOLDER.findall(template)) - {field}:
+            errors.append(
+                _link_error(f"{field!r} may hold only the placeholder {{{field}}}.")
+            )
+    return errors
+
+
+def _link_error(problem):
+    return Error(f"RUNTIME_ERRORS_LINKS: {problem}", id="runtime_errors.E002")
