@@ -152,7 +152,10 @@ def _record_serializer():
 
 
 class IngestReportSerializer(serializers.Serializer):
-    """One report, as services send it (documentation of the body)."""
+    """One report, as services send it (documentation of the body).
+
+    An optional field may also be null, which ingest reads as absent.
+    """
 
     level = LevelField()
     source = serializers.CharField(
@@ -164,21 +167,24 @@ class IngestReportSerializer(serializers.Serializer):
         validators=[NOT_BLANK], help_text="Cut with a marker past 8 KiB."
     )
     stack = serializers.CharField(
-        required=False, help_text="Head and tail kept past 64 KiB."
+        required=False, allow_null=True, help_text="Head and tail kept past 64 KiB."
     )
     payload = serializers.DictField(
         required=False,
+        allow_null=True,
         help_text="A JSON object, at most 64 KiB as compact JSON and 20 levels.",
     )
-    occurred_at = OccurredAtField(required=False)
-    fingerprint = FingerprintField(required=False)
-    stage = serializers.CharField(required=False, max_length=200)
-    correlation_id = serializers.CharField(required=False, max_length=200)
-    run_id = serializers.CharField(required=False, max_length=200)
-    task_id = serializers.CharField(required=False, max_length=200)
-    project = serializers.CharField(required=False, max_length=200)
-    namespace = serializers.CharField(required=False, max_length=200)
-    job = serializers.CharField(required=False, max_length=200)
+    occurred_at = OccurredAtField(required=False, allow_null=True)
+    fingerprint = FingerprintField(required=False, allow_null=True)
+    stage = serializers.CharField(required=False, allow_null=True, max_length=200)
+    correlation_id = serializers.CharField(
+        required=False, allow_null=True, max_length=200
+    )
+    run_id = serializers.CharField(required=False, allow_null=True, max_length=200)
+    task_id = serializers.CharField(required=False, allow_null=True, max_length=200)
+    project = serializers.CharField(required=False, allow_null=True, max_length=200)
+    namespace = serializers.CharField(required=False, allow_null=True, max_length=200)
+    job = serializers.CharField(required=False, allow_null=True, max_length=200)
 
 
 class IngestResultSerializer(serializers.Serializer):

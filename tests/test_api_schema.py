@@ -8,6 +8,7 @@ import schemathesis
 from django.contrib.staticfiles import finders
 from django.core.wsgi import get_wsgi_application
 from hypothesis import HealthCheck, given, settings
+from schemathesis import GenerationMode
 from schemathesis.checks import (
     content_type_conformance,
     not_a_server_error,
@@ -129,16 +130,16 @@ CHECKS = [
 ]
 
 
-def run_generated(operation, label, credentials, statuses):
+def run_generated(operation, examples, credentials, statuses, mode):
     """Send the generated cases of one operation and check every answer."""
 
     @settings(
-        max_examples=EXAMPLES_PER_OPERATION[label],
+        max_examples=examples,
         deadline=None,
         database=None,
         suppress_health_check=list(HealthCheck),
     )
-    @given(case=operation.as_strategy())
+    @given(case=operation.as_strategy(generation_mode=mode))
     def run(case):
         response = case.call(**credentials)
         case.validate_response(response, checks=CHECKS)
@@ -153,6 +154,47 @@ def run_generated(operation, label, credentials, statuses):
 def test_generated_requests_find_no_5xx_and_no_answer_outside_the_schema(
     ingest_key, staff_user
 ):
+    statuses = generated_statuses(
+        ingest_key, staff_user, EXAMPLES_PER_OPERATION, GenerationMode.POSITIVE
+    )
+
+    ingest = statuses["POST /api/v1/ingest/runtime-errors/"]
+    total = sum(sum(counter.values()) for counter in statuses.values())
+    accepted = f"{ingest[201]} of {sum(ingest.values())} ingest cases accepted"
+    print(f"\n{total} generated cases, {accepted}")
+    assert set(statuses) == set(EXAMPLES_PER_OPERATION)
+    assert total >= 300, dict(statuses)
+    assert ingest[201] / sum(ingest.values()) >= 0.25, dict(ingest)
+    assert all(code < 500 for counter in statuses.values() for code in counter)
+
+
+# Requests that break the schema on purpose: wrong types, missing fields,
+# bad headers. They must be refused with a documented status, never a 5xx.
+MALFORMED_PER_OPERATION = {
+    "POST /api/v1/ingest/runtime-errors/": 60,
+    "GET /api/v1/staff/runtime-errors/": 40,
+    "POST /api/v1/staff/runtime-errors/viewed/": 30,
+    "GET /api/v1/staff/runtime-errors/{id}/": 10,
+}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_malformed_generated_requests_are_refused_within_the_schema(
+    ingest_key, staff_user
+):
+    statuses = generated_statuses(
+        ingest_key, staff_user, MALFORMED_PER_OPERATION, GenerationMode.NEGATIVE
+    )
+
+    ingest = statuses["POST /api/v1/ingest/runtime-errors/"]
+    print(f"\n{sum(ingest.values())} malformed ingest cases: {dict(ingest)}")
+    assert set(statuses) == set(MALFORMED_PER_OPERATION)
+    assert ingest[201] == 0, dict(ingest)
+    assert all(code < 500 for counter in statuses.values() for code in counter)
+
+
+def generated_statuses(ingest_key, staff_user, examples, mode):
+    """Run generated cases per operation; return their statuses by operation."""
     api = schemathesis.openapi.from_wsgi(SCHEMA_URL, get_wsgi_application())
     credentials = {
         "headers": {
@@ -166,14 +208,7 @@ def test_generated_requests_find_no_5xx_and_no_answer_outside_the_schema(
     for result in api.get_all_operations():
         operation = result.ok()
         label = f"{operation.method.upper()} {operation.path}"
-        if label in EXAMPLES_PER_OPERATION:
-            run_generated(operation, label, credentials, statuses[label])
-
-    ingest = statuses["POST /api/v1/ingest/runtime-errors/"]
-    total = sum(sum(counter.values()) for counter in statuses.values())
-    accepted = f"{ingest[201]} of {sum(ingest.values())} ingest cases accepted"
-    print(f"\n{total} generated cases, {accepted}")
-    assert set(statuses) == set(EXAMPLES_PER_OPERATION)
-    assert total >= 300, dict(statuses)
-    assert ingest[201] / sum(ingest.values()) >= 0.25, dict(ingest)
-    assert all(code < 500 for counter in statuses.values() for code in counter)
+        if label in examples:
+            count = examples[label]
+            run_generated(operation, count, credentials, statuses[label], mode)
+    return statuses
