@@ -521,6 +521,10 @@ def _redacted_leaf(item, *, hidden):
         return redact_text(item)
     if isinstance(item, int) and _is_card_number(item):
         return REDACTED
+    # A client that keeps numbers as doubles sends 4111111111111111.0 or
+    # 4.111111111111111e15 for the same card.
+    if isinstance(item, float) and item.is_integer() and _is_card_number(int(item)):
+        return REDACTED
     return item
 
 

@@ -1,13 +1,14 @@
 """Redaction rules as a service meets them through the ingest API."""
 
 import io
+import json
 import logging
 
 import pytest
 
 from runtime_errors.models import RuntimeError
 
-from .conftest import post_json, report
+from .conftest import INGEST_URL, STAFF_URL, post_json, report
 
 pytestmark = pytest.mark.django_db
 
@@ -16,6 +17,18 @@ def stored(client, **fields):
     response = post_json(client, report(**fields))
     assert response.status_code == 201, response.content
     return RuntimeError.objects.get(pk=response.json()["id"])
+
+
+def stored_and_served(ingest_client, staff_client, body):
+    """Post a raw JSON body; return the stored row and the staff API's answer."""
+    response = ingest_client.post(
+        INGEST_URL, data=body, content_type="application/json"
+    )
+    assert response.status_code == 201, response.content
+    error_id = response.json()["id"]
+    answer = staff_client.get(f"{STAFF_URL}{error_id}/")
+    assert answer.status_code == 200, answer.content
+    return RuntimeError.objects.get(pk=error_id), answer.json()
 
 
 def test_keys_are_matched_by_words_so_author_is_kept(ingest_client):
@@ -199,6 +212,31 @@ def test_argument_vectors_card_numbers_and_long_keys_in_payloads(ingest_client):
         long_key: "[redacted]",
         "x" * 200: "kept",
     }
+
+
+def test_card_numbers_sent_as_json_floats_are_redacted(ingest_client, staff_client):
+    body = json.dumps(report(payload={"note": "PLACEHOLDER"})).replace(
+        '"PLACEHOLDER"',
+        '{"a": 4111111111111111.0, "b": 4.111111111111111e15,'
+        ' "c": [378282246310005.0], "d": 5.500000000000004E+15,'
+        ' "not_luhn": 4111111111111112.0, "amount": 12.5, "ratio": 0.25}',
+    )
+
+    row, answer = stored_and_served(ingest_client, staff_client, body)
+
+    expected = {
+        "note": {
+            "a": "[redacted]",
+            "b": "[redacted]",
+            "c": ["[redacted]"],
+            "d": "[redacted]",
+            "not_luhn": 4111111111111112.0,
+            "amount": 12.5,
+            "ratio": 0.25,
+        }
+    }
+    assert row.payload == expected
+    assert answer["payload"] == expected
 
 
 def test_context_fields_and_source_are_redacted_too(ingest_client):
