@@ -191,6 +191,118 @@ def test_secrets_in_text_are_replaced_and_the_rest_kept(ingest_client, text, exp
     assert row.payload == {"note": expected}
 
 
+DIGEST_RESPONSE = "6629fae49393a05397450978507c4ef1"
+DIGEST_PARAMS = (
+    'username="deploy", realm="api@example.com", uri="/v1/orders",'
+    f' nonce="dcd98b7102dd2f0e8b11d0f600bfb0c093", response="{DIGEST_RESPONSE}"'
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "authorization=Bearer abcdefghijklmnop",
+            "authorization=Bearer [redacted]",
+        ),
+        (
+            "curl -H 'authorization=Bearer abcdefghijklmnop' https://api.internal",
+            "curl -H 'authorization=Bearer [redacted]' https://api.internal",
+        ),
+        (
+            "curl -H 'Authorization: Bearer abcdefghijklmnop' https://api.internal",
+            "curl -H 'Authorization: [redacted]",
+        ),
+        ("auth: Token qwertyuiop, user=bob", "auth: Token [redacted], user=bob"),
+        (
+            "token=Basic dXNlcjpwYXNzd29yZA== region=eu",
+            "token=Basic [redacted] region=eu",
+        ),
+        (
+            "upstream refused Bearer abcdefghijklmnop (401)",
+            "upstream refused Bearer [redacted] (401)",
+        ),
+        (
+            f"proxy_authorization=Digest {DIGEST_PARAMS}\nretrying",
+            "proxy_authorization=Digest [redacted]\nretrying",
+        ),
+        (
+            f"Proxy-Authorization: Digest {DIGEST_PARAMS}\nretrying",
+            "Proxy-Authorization: [redacted]\nretrying",
+        ),
+        (
+            f"auth=Digest {DIGEST_PARAMS.partition(', ')[2]} (stale)",
+            "auth=Digest [redacted]",
+        ),
+        (
+            f"sent Digest {DIGEST_PARAMS}\nretrying",
+            "sent Digest [redacted]\nretrying",
+        ),
+    ],
+)
+def test_a_scheme_loses_its_credential_after_a_key_a_header_or_alone(
+    ingest_client, staff_client, text, expected
+):
+    body = json.dumps(report(message=text, stack=text, payload={"note": text}))
+
+    row, answer = stored_and_served(ingest_client, staff_client, body)
+
+    for served in (row.message, row.stack, row.payload["note"]):
+        assert served == expected
+    for served in (answer["message"], answer["stack"], answer["payload"]["note"]):
+        assert served == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "author=Bearer of bad news",
+        "He was the Bearer of bad news again",
+        "Bearer token missing from the request",
+        "Basic authentication failed for user bob",
+        'WWW-Authenticate: Digest realm="api", qop="auth", nonce="dcd98b7102dd"',
+        "digest=sha256 checked",
+    ],
+)
+def test_scheme_words_in_prose_and_challenges_are_kept(
+    ingest_client, staff_client, text
+):
+    body = json.dumps(report(message=text, stack=text, payload={"note": text}))
+
+    row, answer = stored_and_served(ingest_client, staff_client, body)
+
+    for served in (row.message, row.stack, row.payload["note"]):
+        assert served == text
+    for served in (answer["message"], answer["stack"], answer["payload"]["note"]):
+        assert served == text
+
+
+def test_scheme_credentials_in_payload_strings_and_under_keys(
+    ingest_client, staff_client
+):
+    body = json.dumps(
+        report(
+            payload={
+                "command": "curl -H 'authorization=Bearer abcdefghijklmnop' -X POST",
+                "proxy_authorization": f"Digest {DIGEST_PARAMS}",
+                "headers": [["Authorization", "Bearer abcdefghijklmnop"]],
+                "author": "Bearer of bad news",
+            }
+        )
+    )
+
+    row, answer = stored_and_served(ingest_client, staff_client, body)
+
+    expected = {
+        "command": "curl -H 'authorization=Bearer [redacted]' -X POST",
+        "proxy_authorization": "[redacted]",
+        "headers": [["Authorization", "[redacted]"]],
+        "author": "Bearer of bad news",
+    }
+    assert row.payload == expected
+    assert answer["payload"] == expected
+
+
 def test_argument_vectors_card_numbers_and_long_keys_in_payloads(ingest_client):
     long_key = "x" * 195 + "_password"
 
