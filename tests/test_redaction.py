@@ -303,6 +303,42 @@ def test_scheme_credentials_in_payload_strings_and_under_keys(
     assert answer["payload"] == expected
 
 
+AWS_SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+
+
+def test_aws_secret_access_keys_are_redacted_by_their_key(ingest_client, staff_client):
+    text = (
+        f"[default]\naws_secret_access_key = {AWS_SECRET}\n"
+        f"export AWS_SECRET_ACCESS_KEY={AWS_SECRET}\n"
+        f'{{"SecretAccessKey": "{AWS_SECRET}"}}\nregion = eu-west-1'
+    )
+    body = json.dumps(
+        report(
+            message=text,
+            payload={
+                "aws_secret_access_key": AWS_SECRET,
+                "credentials": {"secretAccessKey": AWS_SECRET},
+                "region": "eu-west-1",
+            },
+        )
+    )
+
+    row, answer = stored_and_served(ingest_client, staff_client, body)
+
+    expected_text = (
+        "[default]\naws_secret_access_key = [redacted]\n"
+        "export AWS_SECRET_ACCESS_KEY=[redacted]\n"
+        '{"SecretAccessKey": "[redacted]"}\nregion = eu-west-1'
+    )
+    expected_payload = {
+        "aws_secret_access_key": "[redacted]",
+        "credentials": {"secretAccessKey": "[redacted]"},
+        "region": "eu-west-1",
+    }
+    assert row.message == answer["message"] == expected_text
+    assert row.payload == answer["payload"] == expected_payload
+
+
 def test_argument_vectors_card_numbers_and_long_keys_in_payloads(ingest_client):
     long_key = "x" * 195 + "_password"
 
