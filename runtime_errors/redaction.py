@@ -155,6 +155,41 @@ _AUTH_SCHEME = re.compile(
     r"(\s+)([A-Za-z0-9\-._~+/]{8,}=*)"
 )
 
+# A Digest credential as clients send it, which starts with the user name;
+# a server's challenge (WWW-Authenticate) starts with the realm and is kept.
+_DIGEST_PARAMS = re.compile(r"\b((?i:digest)[ \t]++)(?i:username)=[^\r\n]*")
+
+# Schemes that may stand as the value of a sensitive key, with the
+# credential after them: `authorization=Bearer …`.
+AUTH_SCHEMES = frozenset(
+    {
+        "apikey",
+        "api-key",
+        "aws4-hmac-sha256",
+        "basic",
+        "bearer",
+        "digest",
+        "hawk",
+        "hoba",
+        "jwt",
+        "mutual",
+        "negotiate",
+        "ntlm",
+        "oauth",
+        "sentry",
+        "sharedaccesssignature",
+        "ssws",
+        "token",
+    }
+)
+
+# What follows such a scheme: a list of parameters (`username="u", …`), which
+# may hold quotes and blanks and so runs to the end of the line, or a single
+# credential. A credential a shape rule already replaced counts as one.
+_SCHEME_CREDENTIAL = re.compile(
+    r"([ \t]++)(?:\[redacted\]|[A-Za-z][\w-]*+=(?!=)[^\r\n]*+|[^\s\"',;&}\])<>]++)"
+)
+
 # Three dot-separated runs whose second starts like a JWT's payload. A run
 # is tried once, from its start, so that a long run of dashed words costs
 # one scan and not one per "eyJ" in it; `_redact_jwt` then finds where in
@@ -305,6 +340,8 @@ def redact_text(text):
     if has_separator and any(hint in lowered for hint in _HEADER_HINTS):
         text = _HEADER_LINE.sub(rf"\1\2{REDACTED}", text)
     if has_space and any(hint in lowered for hint in _SCHEME_HINTS):
+        if "digest" in lowered and "username=" in lowered:
+            text = _DIGEST_PARAMS.sub(rf"\1{REDACTED}", text)
         text = _AUTH_SCHEME.sub(_redact_auth_scheme, text)
     if (has_separator or "-" in text) and any(
         fragment in lowered for fragment in rules.fragments
@@ -361,8 +398,16 @@ def _redact_assignments(text, rules):
         if value is None:
             continue
         pieces.append(text[done:start])
-        pieces.append(_assignment_replacement(key, value))
-        done = value.end()
+        credential = None
+        if value.group(0).lower() in AUTH_SCHEMES:
+            credential = _SCHEME_CREDENTIAL.match(text, value.end())
+        if credential is None:
+            pieces.append(_assignment_replacement(key, value))
+            done = value.end()
+        else:
+            pieces.append(f"{key.group(0)}{value.group(0)}{credential.group(1)}")
+            pieces.append(REDACTED)
+            done = credential.end()
     if not pieces:
         return text
     pieces.append(text[done:])
@@ -409,12 +454,19 @@ def _looks_like_key(user):
     )
 
 
+# English words seldom run past this length; a token of letters alone
+# does, so length alone marks it.
+_LONGEST_WORD_AFTER_SCHEME = 15
+
+
 def _redact_auth_scheme(match):
     # "Basic authentication failed" names a scheme; "Basic dXNlcjpwdw==" is a
-    # credential: credentials carry digits, mixed case or punctuation.
+    # credential: credentials carry digits, mixed case or punctuation, or
+    # are longer than a word.
     value = match.group(3)
     looks_random = (
-        any(char.isdigit() for char in value)
+        len(value) > _LONGEST_WORD_AFTER_SCHEME
+        or any(char.isdigit() for char in value)
         or (value.lower() != value and value.upper() != value)
         or any(char in "-._~+/=" for char in value)
     )
@@ -520,6 +572,10 @@ def _redacted_leaf(item, *, hidden):
     if isinstance(item, str):
         return redact_text(item)
     if isinstance(item, int) and _is_card_number(item):
+        return REDACTED
+    # A client that keeps numbers as doubles sends 4111111111111111.0 or
+    # 4.111111111111111e15 for the same card.
+    if isinstance(item, float) and item.is_integer() and _is_card_number(int(item)):
         return REDACTED
     return item
 

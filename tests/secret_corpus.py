@@ -28,6 +28,40 @@ TEXT_SAMPLES = [
         ("0b79bab50daca910b000d4f1a2b5d8eed",),
     ),
     (
+        "bearer",
+        "curl -H 'authorization=Bearer qzmvkhtrwplxsdnbfgjy' https://api.example.com/v2/orders",
+        ("qzmvkhtrwplxsdnbfgjy",),
+    ),
+    (
+        "bearer",
+        "upstream answered 401 to Bearer hxkqpwzmtrvnlbcdsfgy",
+        ("hxkqpwzmtrvnlbcdsfgy",),
+    ),
+    (
+        "bearer",
+        "auth_header: Token wkdjfhqpzmxnvbcl, retries=3",
+        ("wkdjfhqpzmxnvbcl",),
+    ),
+    (
+        "digest",
+        'proxy_authorization=Digest username="deploy", realm="api@example.com", '
+        'nonce="dcd98b7102dd2f0e8b11d0f600bfb0c093", uri="/v1/orders", '
+        'response="6629fae49393a05397450978507c4ef1"',
+        ("6629fae49393a05397450978507c4ef1", 'username="deploy"'),
+    ),
+    (
+        "digest",
+        'Authorization: Digest username="ops", realm="cameras", qop=auth, '
+        'nc=00000001, cnonce="0a4f113b", response="a2f7c9e04b1d38e6f5a0c7b9d2e4f618"',
+        ("a2f7c9e04b1d38e6f5a0c7b9d2e4f618",),
+    ),
+    (
+        "digest",
+        'requests sent Digest username="svc", realm="x", nonce="MTcxNDU2", '
+        'uri="/", response="0f3e9a7c1b5d2e8f4a6c0b9d7e3f1a25", algorithm="MD5"',
+        ("0f3e9a7c1b5d2e8f4a6c0b9d7e3f1a25",),
+    ),
+    (
         "basic",
         "Authorization: Basic YWxhZGRpbjpvcGVuc2VzYW1l",
         ("YWxhZGRpbjpvcGVuc2VzYW1l",),

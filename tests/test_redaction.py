@@ -1,13 +1,14 @@
 """Redaction rules as a service meets them through the ingest API."""
 
 import io
+import json
 import logging
 
 import pytest
 
 from runtime_errors.models import RuntimeError
 
-from .conftest import post_json, report
+from .conftest import INGEST_URL, STAFF_URL, post_json, report
 
 pytestmark = pytest.mark.django_db
 
@@ -16,6 +17,18 @@ def stored(client, **fields):
     response = post_json(client, report(**fields))
     assert response.status_code == 201, response.content
     return RuntimeError.objects.get(pk=response.json()["id"])
+
+
+def stored_and_served(ingest_client, staff_client, body):
+    """Post a raw JSON body; return the stored row and the staff API's answer."""
+    response = ingest_client.post(
+        INGEST_URL, data=body, content_type="application/json"
+    )
+    assert response.status_code == 201, response.content
+    error_id = response.json()["id"]
+    answer = staff_client.get(f"{STAFF_URL}{error_id}/")
+    assert answer.status_code == 200, answer.content
+    return RuntimeError.objects.get(pk=error_id), answer.json()
 
 
 def test_keys_are_matched_by_words_so_author_is_kept(ingest_client):
@@ -178,6 +191,154 @@ def test_secrets_in_text_are_replaced_and_the_rest_kept(ingest_client, text, exp
     assert row.payload == {"note": expected}
 
 
+DIGEST_RESPONSE = "6629fae49393a05397450978507c4ef1"
+DIGEST_PARAMS = (
+    'username="deploy", realm="api@example.com", uri="/v1/orders",'
+    f' nonce="dcd98b7102dd2f0e8b11d0f600bfb0c093", response="{DIGEST_RESPONSE}"'
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "authorization=Bearer abcdefghijklmnop",
+            "authorization=Bearer [redacted]",
+        ),
+        (
+            "curl -H 'authorization=Bearer abcdefghijklmnop' https://api.internal",
+            "curl -H 'authorization=Bearer [redacted]' https://api.internal",
+        ),
+        (
+            "curl -H 'Authorization: Bearer abcdefghijklmnop' https://api.internal",
+            "curl -H 'Authorization: [redacted]",
+        ),
+        ("auth: Token qwertyuiop, user=bob", "auth: Token [redacted], user=bob"),
+        (
+            "token=Basic dXNlcjpwYXNzd29yZA== region=eu",
+            "token=Basic [redacted] region=eu",
+        ),
+        (
+            "upstream refused Bearer abcdefghijklmnop (401)",
+            "upstream refused Bearer [redacted] (401)",
+        ),
+        (
+            f"proxy_authorization=Digest {DIGEST_PARAMS}\nretrying",
+            "proxy_authorization=Digest [redacted]\nretrying",
+        ),
+        (
+            f"Proxy-Authorization: Digest {DIGEST_PARAMS}\nretrying",
+            "Proxy-Authorization: [redacted]\nretrying",
+        ),
+        (
+            f"auth=Digest {DIGEST_PARAMS.partition(', ')[2]} (stale)",
+            "auth=Digest [redacted]",
+        ),
+        (
+            f"sent Digest {DIGEST_PARAMS}\nretrying",
+            "sent Digest [redacted]\nretrying",
+        ),
+    ],
+)
+def test_a_scheme_loses_its_credential_after_a_key_a_header_or_alone(
+    ingest_client, staff_client, text, expected
+):
+    body = json.dumps(report(message=text, stack=text, payload={"note": text}))
+
+    row, answer = stored_and_served(ingest_client, staff_client, body)
+
+    for served in (row.message, row.stack, row.payload["note"]):
+        assert served == expected
+    for served in (answer["message"], answer["stack"], answer["payload"]["note"]):
+        assert served == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "author=Bearer of bad news",
+        "He was the Bearer of bad news again",
+        "Bearer token missing from the request",
+        "Basic authentication failed for user bob",
+        'WWW-Authenticate: Digest realm="api", qop="auth", nonce="dcd98b7102dd"',
+        "digest=sha256 checked",
+    ],
+)
+def test_scheme_words_in_prose_and_challenges_are_kept(
+    ingest_client, staff_client, text
+):
+    body = json.dumps(report(message=text, stack=text, payload={"note": text}))
+
+    row, answer = stored_and_served(ingest_client, staff_client, body)
+
+    for served in (row.message, row.stack, row.payload["note"]):
+        assert served == text
+    for served in (answer["message"], answer["stack"], answer["payload"]["note"]):
+        assert served == text
+
+
+def test_scheme_credentials_in_payload_strings_and_under_keys(
+    ingest_client, staff_client
+):
+    body = json.dumps(
+        report(
+            payload={
+                "command": "curl -H 'authorization=Bearer abcdefghijklmnop' -X POST",
+                "proxy_authorization": f"Digest {DIGEST_PARAMS}",
+                "headers": [["Authorization", "Bearer abcdefghijklmnop"]],
+                "author": "Bearer of bad news",
+            }
+        )
+    )
+
+    row, answer = stored_and_served(ingest_client, staff_client, body)
+
+    expected = {
+        "command": "curl -H 'authorization=Bearer [redacted]' -X POST",
+        "proxy_authorization": "[redacted]",
+        "headers": [["Authorization", "[redacted]"]],
+        "author": "Bearer of bad news",
+    }
+    assert row.payload == expected
+    assert answer["payload"] == expected
+
+
+AWS_SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+
+
+def test_aws_secret_access_keys_are_redacted_by_their_key(ingest_client, staff_client):
+    text = (
+        f"[default]\naws_secret_access_key = {AWS_SECRET}\n"
+        f"export AWS_SECRET_ACCESS_KEY={AWS_SECRET}\n"
+        f'{{"SecretAccessKey": "{AWS_SECRET}"}}\nregion = eu-west-1'
+    )
+    body = json.dumps(
+        report(
+            message=text,
+            payload={
+                "aws_secret_access_key": AWS_SECRET,
+                "credentials": {"secretAccessKey": AWS_SECRET},
+                "region": "eu-west-1",
+            },
+        )
+    )
+
+    row, answer = stored_and_served(ingest_client, staff_client, body)
+
+    expected_text = (
+        "[default]\naws_secret_access_key = [redacted]\n"
+        "export AWS_SECRET_ACCESS_KEY=[redacted]\n"
+        '{"SecretAccessKey": "[redacted]"}\nregion = eu-west-1'
+    )
+    expected_payload = {
+        "aws_secret_access_key": "[redacted]",
+        "credentials": {"secretAccessKey": "[redacted]"},
+        "region": "eu-west-1",
+    }
+    assert row.message == answer["message"] == expected_text
+    assert row.payload == answer["payload"] == expected_payload
+
+
 def test_argument_vectors_card_numbers_and_long_keys_in_payloads(ingest_client):
     long_key = "x" * 195 + "_password"
 
@@ -199,6 +360,31 @@ def test_argument_vectors_card_numbers_and_long_keys_in_payloads(ingest_client):
         long_key: "[redacted]",
         "x" * 200: "kept",
     }
+
+
+def test_card_numbers_sent_as_json_floats_are_redacted(ingest_client, staff_client):
+    body = json.dumps(report(payload={"note": "PLACEHOLDER"})).replace(
+        '"PLACEHOLDER"',
+        '{"a": 4111111111111111.0, "b": 4.111111111111111e15,'
+        ' "c": [378282246310005.0], "d": 5.500000000000004E+15,'
+        ' "not_luhn": 4111111111111112.0, "amount": 12.5, "ratio": 0.25}',
+    )
+
+    row, answer = stored_and_served(ingest_client, staff_client, body)
+
+    expected = {
+        "note": {
+            "a": "[redacted]",
+            "b": "[redacted]",
+            "c": ["[redacted]"],
+            "d": "[redacted]",
+            "not_luhn": 4111111111111112.0,
+            "amount": 12.5,
+            "ratio": 0.25,
+        }
+    }
+    assert row.payload == expected
+    assert answer["payload"] == expected
 
 
 def test_context_fields_and_source_are_redacted_too(ingest_client):
