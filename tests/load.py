@@ -1,9 +1,10 @@
 """A load generator that runs as its own process and posts real reports.
 
 Run as `python -m tests.load '<json options>'`; it prints one JSON line with
-the status codes it got and how many reports the server accepted. Tests
-start it with `start` and read it with `result`, and watch live servers'
-sockets with `SocketReader`.
+the status codes it got, how many reports the server accepted, and when (on
+the wall clock, which the servers' push slots use too) the first accepted
+request was sent and the last one answered. Tests start it with `start` and
+read it with `result`, and watch live servers' sockets with `SocketReader`.
 """
 
 import json
@@ -51,6 +52,7 @@ def run(options):
     limit = options.get("reports", 10**9)
     new_every = options.get("new_every", 0)
     statuses, accepted, created, sent, requests = {}, 0, [], 0, 0
+    first_sent = last_answered = None
 
     with httpx.Client(headers=headers, timeout=30) as client:
         while sent < limit and time.monotonic() < deadline:
@@ -62,11 +64,14 @@ def run(options):
                 body.append(
                     {**body[0], "source": "new", "fingerprint": [str(uuid.uuid4())]}
                 )
+            sent_at = time.time()
             response = client.post(urls[requests % len(urls)] + INGEST_PATH, json=body)
             requests += 1
             sent += size
             statuses[response.status_code] = statuses.get(response.status_code, 0) + 1
             if response.status_code == 201:
+                first_sent = first_sent or sent_at
+                last_answered = time.time()
                 accepted += size
                 results = response.json()["results"]
                 created += [r["id"] for r in results[size:] if r["created"]]
@@ -76,6 +81,8 @@ def run(options):
         "accepted": accepted,
         "created": created,
         "requests": requests,
+        "first_sent": first_sent,
+        "last_answered": last_answered,
     }
 
 

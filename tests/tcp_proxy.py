@@ -18,6 +18,8 @@ class TcpProxy:
         self._listener = None
         self._sockets = set()
         self._lock = threading.Lock()
+        self._cut_marker = None
+        self.tripped = False
 
     def start(self):
         """Listen and forward; also used to restore after a cut."""
@@ -37,6 +39,21 @@ class TcpProxy:
         for sock in sockets:
             _close(sock)
 
+    def cut_when_sent(self, marker):
+        """Cut as soon as a client has sent bytes containing marker, once
+        they are forwarded: the service gets the request, the client never
+        hears back."""
+        with self._lock:
+            self._cut_marker, self.tripped = marker, False
+
+    def _forwarded(self, data):
+        with self._lock:
+            tripped = self._cut_marker is not None and self._cut_marker in data
+            if tripped:
+                self._cut_marker, self.tripped = None, True
+        if tripped:
+            self.cut()
+
     def _accept(self, listener):
         while True:
             try:
@@ -51,14 +68,21 @@ class TcpProxy:
             upstream.settimeout(None)
             with self._lock:
                 self._sockets.update({client, upstream})
-            for source, sink in ((client, upstream), (upstream, client)):
-                threading.Thread(target=_pump, args=(source, sink), daemon=True).start()
+            for source, sink, forwarded in (
+                (client, upstream, self._forwarded),
+                (upstream, client, None),
+            ):
+                threading.Thread(
+                    target=_pump, args=(source, sink, forwarded), daemon=True
+                ).start()
 
 
-def _pump(source, sink):
+def _pump(source, sink, forwarded):
     try:
         while data := source.recv(CHUNK):
             sink.sendall(data)
+            if forwarded is not None:
+                forwarded(data)
     except OSError:
         pass
     finally:

@@ -234,6 +234,19 @@ def test_unhandled_exception_in_a_management_command_reaches_the_journal():
     assert "LookupError: nightly import lost its source" in error.stack
 
 
+@pytest.mark.django_db(transaction=True)
+def test_an_error_logged_right_before_a_normal_exit_is_written_before_it_ends():
+    finished = run_shell(
+        "import logging; "
+        "logging.getLogger('jobs.nightly_export').error('export skipped 3 tenants')"
+    )
+
+    assert finished.returncode == 0, finished.stderr
+    error = RuntimeError.objects.get()
+    assert error.source == "jobs.nightly_export"
+    assert error.message == "export skipped 3 tenants"
+
+
 def test_capture_takes_the_same_context_fields_and_limits_as_ingest():
     from runtime_errors import capture, reports
 

@@ -1,14 +1,18 @@
 """Concurrent services reporting one flapping dependency through HTTP."""
 
+import threading
 import time
 
+import httpx
 import pytest
+from django.contrib.auth import get_user_model
 from django.db import connection
 from django.db.models import Sum
 
 from runtime_errors.models import RuntimeError
 
 from . import load
+from .conftest import INGEST_URL, session_cookie
 from .live import staff_session
 
 pytestmark = pytest.mark.live
@@ -104,6 +108,81 @@ def test_dismissals_racing_the_load_lose_no_report_nor_double_an_alert(
     assert active >= 20 - len(SOURCES[::3])
     assert rows.aggregate(total=Sum("occurrences"))["total"] == 4000
     assert fingerprints_with_two_active_rows() == []
+
+
+def post_fifty_identical_reports(server, ingest_key):
+    """Post one report fifty times from ten threads at once; return the
+    answers."""
+    answers, lock = [], threading.Lock()
+
+    def post_five(thread):
+        with httpx.Client(base_url=server.url, timeout=30) as client:
+            for number in range(5):
+                response = client.post(
+                    INGEST_URL,
+                    json={
+                        "level": "critical",
+                        "source": "payments",
+                        "message": "card processor unavailable",
+                        "stack": 'ProcessorError\n  File "pay.py", line 88, in charge',
+                        "correlation_id": f"corr-{thread * 5 + number}",
+                    },
+                    headers={"Authorization": f"Api-Key {ingest_key}"},
+                )
+                with lock:
+                    answers.append(response)
+
+    threads = [threading.Thread(target=post_five, args=(n,)) for n in range(10)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    return answers
+
+
+def test_a_staff_socket_sees_one_group_for_fifty_concurrent_identical_reports(
+    live_servers, ingest_key
+):
+    server = live_servers()
+    staff, _ = get_user_model().objects.get_or_create(
+        username="oncall", defaults={"is_staff": True}
+    )
+    socket = load.SocketReader(server, session_cookie(staff))
+
+    answers = post_fifty_identical_reports(server, ingest_key)
+
+    group = answers[0].json()
+    fingerprint = group["fingerprint"]
+    socket.wait_for(
+        lambda m: (
+            m["type"] == "runtime_error.updated"
+            and m["active_count"] == 1
+            and m["stack"][0]["occurrences"] == 50
+        )
+    )
+    # Long enough for a late push to be counted too.
+    time.sleep(1)
+    socket.close()
+    messages = [message for _, message in socket.messages]
+    frames = [m for m in messages if m["type"].startswith("runtime_error.")]
+    in_stacks = {
+        entry["id"]
+        for message in messages
+        for entry in message["stack"]
+        if entry["fingerprint"] == fingerprint
+    }
+    final = [e for e in messages[-1]["stack"] if e["fingerprint"] == fingerprint]
+
+    assert len(answers) == 50
+    assert all(response.status_code == 201 for response in answers)
+    assert {response.json()["id"] for response in answers} == {group["id"]}
+    assert RuntimeError.objects.get(source="payments").occurrences == 50
+    assert [m["type"] for m in frames].count("runtime_error.created") == 1
+    assert {m["error"]["id"] for m in frames} == {group["id"]}
+    assert {tuple(m["ids"]) for m in frames} == {(group["id"],)}
+    assert in_stacks == {group["id"]}
+    assert len(final) == 1
+    assert final[0]["occurrences"] == 50
 
 
 def test_one_active_row_per_fingerprint_is_a_unique_index_in_the_database(

@@ -13,7 +13,10 @@ from .conftest import INGEST_URL, report
 from .live import shared_database_url, staff_session
 from .tcp_proxy import TcpProxy
 
+pytestmark = pytest.mark.live
+
 RECOVERY_SECONDS = 30
+UPSERT = f'INSERT INTO "{RuntimeError._meta.db_table}" ('.encode()
 
 
 @pytest.fixture
@@ -70,6 +73,46 @@ def test_ingest_answers_503_without_the_database_and_201_once_it_is_back(
     assert "The journal is degraded" in page_during.text
     assert after.status_code == 201
     assert health_after.status_code == 200
+    assert not RuntimeError.objects.filter(message=lost_message).exists()
+    assert RuntimeError.objects.filter(pk=after.json()["id"]).exists()
+
+
+def test_ingest_answers_503_when_the_database_drops_at_the_upsert_and_201_after(
+    live_servers, database_proxy, ingest_key
+):
+    # The proxy reads the statements it forwards, so they must not be
+    # encrypted.
+    server = live_servers(
+        env={
+            "DATABASE_URL": through(database_proxy) + "?sslmode=disable",
+            "DATABASE_POOL_TIMEOUT": "1",
+        }
+    )
+    ingest = httpx.Client(
+        base_url=server.url,
+        headers={"Authorization": f"Api-Key {ingest_key}"},
+        timeout=10,
+    )
+    lost_message = f"sent as the database dropped {uuid.uuid4()}"
+
+    before = ingest.post(INGEST_URL, json=report(message="before the drop"))
+    # The upsert runs only once the key lookup, the throttle and the body
+    # have passed: this is an outage noticed in the view.
+    database_proxy.cut_when_sent(UPSERT)
+    during = ingest.post(INGEST_URL, json=report(message=lost_message))
+    tripped = database_proxy.tripped
+    database_proxy.start()
+    after, attempts, waited = _post_until_stored(ingest, "after the drop")
+    ingest.close()
+
+    print(f"recovered after {attempts} attempts in {waited:.2f} s")
+    assert before.status_code == 201
+    assert tripped
+    assert during.status_code == 503
+    assert int(during.headers["Retry-After"]) > 0
+    assert during.json()["detail"].startswith("The journal's database")
+    assert "Traceback" not in during.text
+    assert after.status_code == 201
     assert not RuntimeError.objects.filter(message=lost_message).exists()
     assert RuntimeError.objects.filter(pk=after.json()["id"]).exists()
 

@@ -1,7 +1,9 @@
 """The journal keeps its promises under heavy traffic and missing services."""
 
 import logging
+import time
 
+import httpx
 import pytest
 from asgiref.sync import sync_to_async
 from django.contrib.sessions.backends.db import SessionStore
@@ -13,10 +15,21 @@ from rest_framework.test import APIClient
 from runtime_errors import middleware, push
 from runtime_errors.models import IngestKey, RuntimeError
 
-from .conftest import FEED_URL, post_json, report, session_cookie, socket_for
-from .live import free_port
+from .conftest import (
+    FEED_URL,
+    INGEST_URL,
+    post_json,
+    report,
+    session_cookie,
+    socket_for,
+)
+from .live import free_port, staff_session
 
 HEALTH_URL = "/healthz"
+PUSH_FAILED = (
+    "WARNING runtime_errors.push Push to staff sockets failed; "
+    "clients will catch up from the feed."
+)
 
 
 @pytest.fixture
@@ -87,6 +100,38 @@ def test_ingest_with_redis_unreachable_answers_201_stores_and_logs_the_push(
     assert error.message == "stored without redis"
     logged = {(record.name, record.levelno) for record in caplog.records}
     assert (push.__name__, logging.WARNING) in logged
+
+
+@pytest.mark.live
+def test_live_server_without_redis_stores_reports_and_staff_catch_up_by_the_feed(
+    live_servers, ingest_key
+):
+    server = live_servers(redis_url=f"redis://127.0.0.1:{free_port()}/0")
+
+    response = httpx.post(
+        server.url + INGEST_URL,
+        json=report(message="stored while redis is away"),
+        headers={"Authorization": f"Api-Key {ingest_key}"},
+        timeout=10,
+    )
+    with staff_session(server) as staff:
+        feed = staff.get(FEED_URL)
+    log = _log_once_it_has(server, PUSH_FAILED)
+
+    assert response.status_code == 201
+    assert "Traceback" not in response.text
+    error = RuntimeError.objects.get(pk=response.json()["id"])
+    assert error.message == "stored while redis is away"
+    assert PUSH_FAILED in log
+    assert feed.status_code == 200
+    assert [e["id"] for e in feed.json()["results"]] == [error.id]
+
+
+def _log_once_it_has(server, text, timeout=10):
+    deadline = time.monotonic() + timeout
+    while text not in server.log() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return server.log()
 
 
 @pytest.mark.django_db
