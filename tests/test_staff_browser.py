@@ -482,3 +482,60 @@ async def test_history_table_keeps_headers_and_badges_on_one_line_at_1280_px(
 
     assert len(lines) == 9
     assert [text for text, count in lines if count != 1] == []
+
+
+# The elements matching a selector that something else is drawn over.
+COVERED = """selector => Array.from(document.querySelectorAll(selector))
+    .filter(node => {
+        const box = node.getBoundingClientRect();
+        const top = document.elementFromPoint(
+            box.left + box.width / 2, box.top + box.height / 2);
+        return !(top && (node === top || node.contains(top)));
+    })
+    .map(node => node.textContent.trim())"""
+
+
+async def test_a_long_alert_leaves_the_newest_alert_its_controls_and_the_nav_in_view(
+    live_servers, ingest_key
+):
+    server = live_servers(env=NO_POLLING)
+    long_line = "X" * 3000
+
+    async with chromium() as browser:
+        context = await staff_context(browser, server, superuser=True)
+        watch = ScriptWatch()
+        page = await open_staff_page(context, server.url + "/staff/", watch)
+        await ingest(server, ingest_key, report(message=long_line))
+        await ingest(server, ingest_key, report(message="worker pool exhausted"))
+        await wait_for_stack(page, ["worker pool exhausted", long_line])
+        await save_screenshot(page, "alert-stack-long-message.png")
+        stack_box = await page.locator("#alert-stack").bounding_box()
+        header_box = await page.locator("header.topbar").bounding_box()
+        long_alert = page.locator("#alert-stack .alert-message").nth(1)
+        long_box = await long_alert.bounding_box()
+        tooltip = await long_alert.get_attribute("title")
+        covered_nav = await page.evaluate(COVERED, "header.topbar a, header .who")
+        await page.goto(server.url + "/admin/")
+        await wait_for_stack(page, ["worker pool exhausted", long_line])
+        covered_admin = await page.evaluate(COVERED, "#user-tools a, #site-name a")
+        admin_header = await page.locator("#header").bounding_box()
+        await page.set_viewport_size({"width": 1280, "height": 360})
+        short_stack_box = await page.locator("#alert-stack").bounding_box()
+
+        newest = page.locator("#alert-stack li.alert >> nth=0 >> .alert-dismiss")
+        # A short timeout: a click on a covered or off-screen button waits.
+        await newest.click(timeout=2000)
+        await wait_for_stack(page, [long_line])
+        await page.click("#alert-stack .alert-stack-toggle", timeout=2000)
+        collapsed = await page.is_hidden("#alert-stack li.alert")
+
+    assert stack_box["y"] >= header_box["y"] + header_box["height"]
+    assert stack_box["y"] + stack_box["height"] <= 900
+    assert long_box["height"] < 100
+    assert tooltip == long_line
+    assert covered_nav == []
+    assert covered_admin == []
+    assert short_stack_box["y"] >= admin_header["y"] + admin_header["height"]
+    assert short_stack_box["y"] + short_stack_box["height"] <= 360
+    assert collapsed
+    assert watch.quiet, watch

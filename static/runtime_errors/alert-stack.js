@@ -148,11 +148,11 @@
     var item = document.createElement("li");
     item.className = "alert level-" + levelName(error);
     item.dataset.id = String(error.id);
-    item.append(
-      alertHead(error),
-      textNode("p", "alert-message", firstLine(error.message)),
-      alertFoot(error)
-    );
+    var message = textNode("p", "alert-message", firstLine(error.message));
+    // The message is clamped to a few lines; the tooltip and the details
+    // page have all of it.
+    message.title = message.textContent;
+    item.append(alertHead(error), message, alertFoot(error));
     return item;
   }
 
