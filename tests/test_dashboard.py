@@ -280,3 +280,24 @@ def test_detail_of_a_viewed_error_names_the_viewer_and_time(client, staff_user):
     assert "2024-05-01 12:30:00" in page
     assert 'class="dismiss-error"' not in page
     assert missing.status_code == 404
+
+
+def test_rows_show_the_first_line_of_a_message_that_has_text(client, staff_user):
+    ingest(report(message="\n \n\r\nthe real message\nmore"), now=NOON)
+    ingest(report(message="disk full\n\nsecond"), now=NOON)
+    spaced, plain = RuntimeError.objects.order_by("id")
+    client.force_login(staff_user)
+
+    page = client.get("/staff/").content.decode()
+
+    links = re.findall(
+        r'<td class="message-cell"><a href="([^"]+)"[^>]*>([^<]*)</a>', page
+    )
+    assert sorted(links) == sorted(
+        [
+            (spaced.get_absolute_url(), "the real message"),
+            (plain.get_absolute_url(), "disk full"),
+        ]
+    )
+    assert str(spaced) == "error billing-worker: the real message"
+    assert RuntimeError(message=" \n\t\r\n").first_line == "(no message text)"

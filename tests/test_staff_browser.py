@@ -539,3 +539,21 @@ async def test_a_long_alert_leaves_the_newest_alert_its_controls_and_the_nav_in_
     assert short_stack_box["y"] + short_stack_box["height"] <= 360
     assert collapsed
     assert watch.quiet, watch
+
+
+async def test_a_message_whose_first_lines_are_blank_shows_its_first_line_of_text(
+    live_servers, ingest_key
+):
+    server = live_servers(env=NO_POLLING)
+
+    async with chromium() as browser:
+        context = await staff_context(browser, server)
+        watch = ScriptWatch()
+        page = await open_staff_page(context, server.url + "/staff/", watch)
+        await ingest(server, ingest_key, report(message="\n\nthe real message\nmore"))
+        await ingest(server, ingest_key, report(message=" \r\n\t\r\nindented:\n"))
+        await wait_for_stack(page, ["indented:", "the real message"])
+        announced = await page.text_content(".alert-stack-announcer")
+
+    assert announced == "New error from billing-worker: indented:"
+    assert watch.quiet, watch

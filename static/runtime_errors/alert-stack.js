@@ -29,6 +29,7 @@
   var MIN_RETRY_DELAY = 500;
   var MAX_RETRY_DELAY = 10000;
   var TIME_REFRESH = 15000;
+  var NO_MESSAGE_TEXT = "(no message text)";
 
   var viewedIds = new Set();
   var announcedIds = new Set();
@@ -81,8 +82,15 @@
   }
 
   function firstLine(text) {
-    return String(text || "").split("\n", 1)[0];
+    var lines = String(text || "").split(/\r\n|\r|\n/);
+    for (var i = 0; i < lines.length; i += 1) {
+      if (lines[i].trim() !== "") {
+        return lines[i];
+      }
+    }
+    return NO_MESSAGE_TEXT;
   }
+
 
   function levelName(error) {
     return String(error.level).replace(/[^a-z]/g, "");
