@@ -6,6 +6,7 @@ import re
 import subprocess
 import sys
 import textwrap
+from html.parser import HTMLParser
 
 import pytest
 from django.db import DatabaseError
@@ -301,3 +302,42 @@ def test_rows_show_the_first_line_of_a_message_that_has_text(client, staff_user)
     )
     assert str(spaced) == "error billing-worker: the real message"
     assert RuntimeError(message=" \n\t\r\n").first_line == "(no message text)"
+
+
+class _Labels(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.ids, self.label_targets, self.legends = set(), [], []
+        self._in_legend = False
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if "id" in attrs:
+            self.ids.add(attrs["id"])
+        if tag == "label":
+            self.label_targets.append(attrs.get("for"))
+        self._in_legend = tag == "legend"
+
+    def handle_data(self, data):
+        if self._in_legend and data.strip():
+            self.legends.append(data.strip())
+
+    def handle_endtag(self, tag):
+        self._in_legend = False
+
+
+def test_each_filter_label_names_its_field_and_the_levels_share_a_legend(
+    client, staff_user
+):
+    client.force_login(staff_user)
+    page = client.get("/staff/").content.decode()
+    form = page[page.index('<form method="get"') : page.index("</form>")]
+
+    labels = _Labels()
+    labels.feed(form)
+
+    assert labels.legends == ["Level"]
+    assert re.search(r"<fieldset[^>]*>\s*<legend>Level</legend>", form)
+    assert 'for=""' not in form
+    assert len(labels.label_targets) == len(API_FILTERS) - 1 + 5
+    assert [t for t in labels.label_targets if t not in labels.ids] == []
