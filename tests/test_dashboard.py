@@ -341,3 +341,24 @@ def test_each_filter_label_names_its_field_and_the_levels_share_a_legend(
     assert 'for=""' not in form
     assert len(labels.label_targets) == len(API_FILTERS) - 1 + 5
     assert [t for t in labels.label_targets if t not in labels.ids] == []
+
+
+def test_bidi_controls_show_as_marks_and_are_kept_as_sent(client, staff_user):
+    ingest(
+        report(source="auth-\u202ekrow", message="user \u202eNIMDA\u202c logged in"),
+        now=NOON,
+    )
+    error = RuntimeError.objects.get()
+    client.force_login(staff_user)
+
+    pages = [
+        client.get("/staff/").content.decode(),
+        client.get(error.get_absolute_url()).content.decode(),
+    ]
+
+    for page in pages:
+        assert "user ⟨U+202E⟩NIMDA⟨U+202C⟩ logged in" in page
+        assert "auth-⟨U+202E⟩krow" in page
+        assert "\u202e" not in page
+    error.refresh_from_db()
+    assert error.message == "user \u202eNIMDA\u202c logged in"

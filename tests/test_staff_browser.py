@@ -557,3 +557,96 @@ async def test_a_message_whose_first_lines_are_blank_shows_its_first_line_of_tex
 
     assert announced == "New error from billing-worker: indented:"
     assert watch.quiet, watch
+
+
+REVERSED = {
+    "source": "auth-\u202ekrow",
+    "message": "user \u202eNIMDA\u202c logged in",
+    "run_id": "run-\u2067x\u2069",
+}
+# True when the first letter of a word is drawn left of its last one.
+READS_LEFT_TO_RIGHT = """([selector, word]) => {
+    const walker = document.createTreeWalker(
+        document.querySelector(selector), NodeFilter.SHOW_TEXT);
+    for (let text = walker.nextNode(); text; text = walker.nextNode()) {
+        const at = text.data.indexOf(word);
+        if (at < 0) continue;
+        const range = document.createRange();
+        const left = offset => {
+            range.setStart(text, at + offset);
+            range.setEnd(text, at + offset + 1);
+            return range.getBoundingClientRect().left;
+        };
+        return left(0) < left(word.length - 1);
+    }
+    return null;
+}"""
+
+
+async def test_bidi_controls_in_error_text_show_as_marks_and_reorder_nothing(
+    live_servers, ingest_key
+):
+    server = live_servers(env=NO_POLLING)
+    shown_message = "user ⟨U+202E⟩NIMDA⟨U+202C⟩ logged in"
+    shown_source = "auth-⟨U+202E⟩krow"
+
+    async with chromium() as browser:
+        context = await staff_context(browser, server)
+        watch = ScriptWatch()
+        page = await open_staff_page(context, server.url + "/staff/", watch)
+        answer = await ingest(server, ingest_key, report(**REVERSED))
+        await wait_for_stack(page, [shown_message])
+        stack = {
+            "source": await page.text_content("#alert-stack .alert-source"),
+            "announced": await page.text_content(".alert-stack-announcer"),
+            "in order": await page.evaluate(
+                READS_LEFT_TO_RIGHT, ["#alert-stack .alert-message", "NIMDA"]
+            ),
+            "isolated": await page.eval_on_selector_all(
+                "#alert-stack .alert-source, #alert-stack .alert-message",
+                "nodes => nodes.map(n => getComputedStyle(n).unicodeBidi)",
+            ),
+        }
+
+        await page.goto(server.url + "/staff/")
+        cells = (
+            await page.locator("table.errors tbody tr")
+            .first.locator("td")
+            .all_text_contents()
+        )
+        table_in_order = await page.evaluate(
+            READS_LEFT_TO_RIGHT, ["table.errors .message-cell", "NIMDA"]
+        )
+
+        await page.goto(f"{server.url}/staff/runtime-errors/{answer['id']}/")
+        detail = {
+            "title": await page.title(),
+            "source": await page.text_content(".error-source"),
+            "message": await page.text_content("pre.message"),
+            "run": await page.text_content(".context a"),
+            "in order": await page.evaluate(
+                READS_LEFT_TO_RIGHT, ["pre.message", "NIMDA"]
+            ),
+        }
+        stored = await (
+            await page.request.get(f"{server.url}{STAFF_URL}{answer['id']}/")
+        ).json()
+
+    assert stack == {
+        "source": shown_source,
+        "announced": f"New error from {shown_source}: {shown_message}",
+        "in order": True,
+        "isolated": ["isolate", "isolate"],
+    }
+    assert cells[1:3] == [shown_source, shown_message]
+    assert cells[5] == "run-⟨U+2067⟩x⟨U+2069⟩"
+    assert table_in_order
+    assert detail == {
+        "title": f"error from {shown_source}",
+        "source": shown_source,
+        "message": shown_message,
+        "run": "run-⟨U+2067⟩x⟨U+2069⟩",
+        "in order": True,
+    }
+    assert {field: stored[field] for field in REVERSED} == REVERSED
+    assert watch.quiet, watch
