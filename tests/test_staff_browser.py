@@ -650,3 +650,79 @@ async def test_bidi_controls_in_error_text_show_as_marks_and_reorder_nothing(
     }
     assert {field: stored[field] for field in REVERSED} == REVERSED
     assert watch.quiet, watch
+
+
+async def test_stack_polls_the_feed_while_the_socket_is_refused(
+    live_servers, ingest_key
+):
+    server = live_servers()
+    feed_requests = []
+
+    async def refuse(socket):
+        await socket.close()
+
+    async with chromium() as browser:
+        context = await staff_context(browser, server)
+        await context.clock.install()
+        watch = ScriptWatch()
+        page = watch.attach(await context.new_page())
+        await page.route_web_socket("**/ws/staff/runtime-errors/", refuse)
+        page.on(
+            "request",
+            lambda request: (
+                feed_requests.append(request.url) if "/feed/" in request.url else None
+            ),
+        )
+        await page.goto(server.url + "/staff/")
+        await page.wait_for_selector(
+            "#alert-stack[data-socket='closed']", state="attached"
+        )
+        status = await page.text_content(".alert-stack-status")
+        polling = await page.get_attribute("#alert-stack", "data-polling")
+        await ingest(server, ingest_key, report(message="feed only"))
+        await page.clock.run_for(4000)
+        before_interval = (list(feed_requests), await stack_messages(page))
+        await page.clock.run_for(1000)
+        await wait_for_stack(page, ["feed only"])
+        socket = await page.get_attribute("#alert-stack", "data-socket")
+        status_after = await page.text_content(".alert-stack-status")
+
+    assert polling == "on"
+    assert status == "Live updates lost; reconnecting…"
+    assert before_interval == ([], [])
+    assert len(feed_requests) == 1
+    assert socket == "closed"
+    assert status_after == status
+    assert not watch.page_errors and not watch.dialogs, watch
+
+
+async def test_a_repeat_shows_its_count_and_a_new_error_is_announced_politely(
+    live_servers, ingest_key
+):
+    server = live_servers(env=NO_POLLING)
+
+    async with chromium() as browser:
+        context = await staff_context(browser, server)
+        watch = ScriptWatch()
+        page = await open_staff_page(context, server.url + "/staff/", watch)
+        announcer = page.locator("#alert-stack .alert-stack-announcer")
+        live = await announcer.get_attribute("aria-live")
+        quiet_at_load = await announcer.text_content()
+        await ingest(server, ingest_key, report(message="cache node lost"))
+        await wait_for_stack(page, ["cache node lost"])
+        counts_once = await page.locator("#alert-stack .alert-count").count()
+        announced = await announcer.text_content()
+
+        await ingest(server, ingest_key, report(message="cache node lost"))
+        count = page.locator("#alert-stack .alert-count")
+        await count.wait_for(timeout=WAIT_MS)
+        count_text = await count.text_content()
+        count_title = await count.get_attribute("title")
+
+    assert live == "polite"
+    assert quiet_at_load == ""
+    assert counts_once == 0
+    assert announced == "New error from billing-worker: cache node lost"
+    assert count_text == "×2"
+    assert count_title == "2 occurrences"
+    assert watch.quiet, watch
