@@ -11,12 +11,14 @@ from django.contrib.auth import get_user_model
 from runtime_errors import reports, services
 
 from .browser import (
+    WAIT_MS,
     ScriptWatch,
     chromium,
     open_staff_page,
     save_screenshot,
     stack_messages,
     staff_context,
+    wait_for_stack,
 )
 from .conftest import INGEST_URL, STAFF_URL, report
 
@@ -27,7 +29,6 @@ pytestmark = [
 ]
 
 NO_POLLING = {"RUNTIME_ERRORS_ALERT_POLLING": "0"}
-WAIT_MS = 15_000
 
 
 async def ingest(server, key, body):
@@ -39,17 +40,6 @@ async def ingest(server, key, body):
         )
     assert response.status_code == 201, response.text
     return response.json()
-
-
-async def wait_for_stack(page, messages):
-    """Wait until the stack shows exactly these messages, top first."""
-    await page.wait_for_function(
-        """expected => JSON.stringify(Array.from(
-            document.querySelectorAll('#alert-stack .alert-message'),
-            node => node.textContent)) === JSON.stringify(expected)""",
-        arg=messages,
-        timeout=WAIT_MS,
-    )
 
 
 async def test_ingested_error_reaches_an_open_page_by_socket_alone(
