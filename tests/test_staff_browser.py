@@ -716,3 +716,33 @@ async def test_a_repeat_shows_its_count_and_a_new_error_is_announced_politely(
     assert count_text == "×2"
     assert count_title == "2 occurrences"
     assert watch.quiet, watch
+
+
+async def test_a_degraded_journal_is_retried_with_growing_delays(live_servers):
+    server = live_servers(env=NO_POLLING)
+    attempts = []
+
+    async def degraded(socket):
+        attempts.append(time.monotonic())
+        socket.send(json.dumps({"type": "journal.degraded", "active_count": 0}))
+        await socket.close(code=4503)
+
+    async with chromium() as browser:
+        context = await staff_context(browser, server)
+        watch = ScriptWatch()
+        page = watch.attach(await context.new_page())
+        await page.route_web_socket("**/ws/staff/runtime-errors/", degraded)
+        await page.goto(server.url + "/staff/")
+        await page.wait_for_selector(
+            "#alert-stack[data-socket='closed']", state="attached"
+        )
+        await page.wait_for_timeout(4000)
+        status = await page.text_content(".alert-stack-status")
+
+    # Delays of 0.5, 1 and 2 s, each within a quarter either way, leave room
+    # for at most four attempts in four seconds; a delay that restarts at
+    # 0.5 s on every accepted socket makes six or more.
+    within = [t for t in attempts if t - attempts[0] <= 4]
+    assert 2 <= len(within) <= 4, attempts
+    assert status == ("The journal is degraded: its database is unavailable; retrying.")
+    assert not watch.page_errors and not watch.dialogs, watch

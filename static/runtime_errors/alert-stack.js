@@ -367,9 +367,6 @@
   function connect() {
     var socket = new WebSocket(socketUrl());
     socket.addEventListener("open", function () {
-      retryDelay = MIN_RETRY_DELAY;
-      stopPolling();
-      setStatus("");
       root.dataset.socket = "open";
     });
     socket.addEventListener("message", function (event) {
@@ -378,6 +375,14 @@
         message = JSON.parse(event.data);
       } catch (error) {
         return;
+      }
+      if (message && message.type === "snapshot") {
+        // Only a snapshot shows the journal is serving: a degraded journal
+        // also accepts the socket, then closes it, and must be retried with
+        // growing delays, not every half second.
+        retryDelay = MIN_RETRY_DELAY;
+        stopPolling();
+        setStatus("");
       }
       handleMessage(message);
     });
