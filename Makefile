@@ -6,6 +6,8 @@ STAMP := $(VENV)/.installed
 DEV_ENV := DJANGO_DEBUG=1
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/test
 CHROMIUM ?= /usr/bin/chromium
+# `make run PORT=8001` serves on another port; always on 127.0.0.1.
+PORT ?= 8000
 
 .PHONY: install browser run test test-browser lint format benchmark
 
@@ -28,7 +30,7 @@ run: install
 	$(DEV_ENV) $(BIN)/python manage.py collectstatic --noinput --verbosity 0
 	$(DEV_ENV) $(BIN)/python manage.py migrate --noinput
 	$(DEV_ENV) $(BIN)/python manage.py ensure_dev_superuser
-	$(DEV_ENV) $(BIN)/daphne -b 127.0.0.1 -p 8000 --access-log /dev/null config.asgi:application
+	$(DEV_ENV) $(BIN)/daphne -b 127.0.0.1 -p $(PORT) --access-log /dev/null config.asgi:application
 
 test: install browser
 	$(DEV_ENV) $(BIN)/python manage.py collectstatic --noinput --verbosity 0

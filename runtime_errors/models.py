@@ -1,5 +1,6 @@
 """The runtime error journal and the keys services use to write to it."""
 
+import re
 import secrets
 
 from django.conf import settings
@@ -26,6 +27,11 @@ SEVERITY = {
     Level.CRITICAL: 50,
 }
 LEVEL_BY_SEVERITY = {number: level for level, number in SEVERITY.items()}
+
+# The same breaks as the alert stack's script splits on, so that a list, a
+# page and an alert show the same line.
+LINE_BREAK = re.compile(r"\r\n|\r|\n")
+NO_MESSAGE_TEXT = "(no message text)"
 
 CONTEXT_FIELDS = (
     "correlation_id",
@@ -109,7 +115,11 @@ class RuntimeError(models.Model):
 
     @property
     def first_line(self):
-        return self.message.split("\n", 1)[0]
+        """Return the message's first line that is not blank."""
+        for line in LINE_BREAK.split(self.message):
+            if line.strip():
+                return line
+        return NO_MESSAGE_TEXT
 
     @property
     def is_active(self):

@@ -31,6 +31,7 @@ SCREENSHOT_DIR = Path(
     os.environ.get("SCREENSHOT_DIR", PROJECT_DIR / "artifacts" / "screenshots")
 )
 VIEWPORT = {"width": 1280, "height": 900}
+WAIT_MS = 15_000
 
 
 @contextlib.asynccontextmanager
@@ -116,6 +117,17 @@ async def open_staff_page(context, url, watch):
 async def stack_messages(page):
     """Return the messages the alert stack shows, top first."""
     return await page.locator("#alert-stack .alert-message").all_text_contents()
+
+
+async def wait_for_stack(page, messages):
+    """Wait until the stack shows exactly these messages, top first."""
+    await page.wait_for_function(
+        """expected => JSON.stringify(Array.from(
+            document.querySelectorAll('#alert-stack .alert-message'),
+            node => node.textContent)) === JSON.stringify(expected)""",
+        arg=messages,
+        timeout=WAIT_MS,
+    )
 
 
 async def save_screenshot(target, name):

@@ -6,6 +6,7 @@ import re
 import subprocess
 import sys
 import textwrap
+from html.parser import HTMLParser
 
 import pytest
 from django.db import DatabaseError
@@ -280,3 +281,84 @@ def test_detail_of_a_viewed_error_names_the_viewer_and_time(client, staff_user):
     assert "2024-05-01 12:30:00" in page
     assert 'class="dismiss-error"' not in page
     assert missing.status_code == 404
+
+
+def test_rows_show_the_first_line_of_a_message_that_has_text(client, staff_user):
+    ingest(report(message="\n \n\r\nthe real message\nmore"), now=NOON)
+    ingest(report(message="disk full\n\nsecond"), now=NOON)
+    spaced, plain = RuntimeError.objects.order_by("id")
+    client.force_login(staff_user)
+
+    page = client.get("/staff/").content.decode()
+
+    links = re.findall(
+        r'<td class="message-cell"><a href="([^"]+)"[^>]*>([^<]*)</a>', page
+    )
+    assert sorted(links) == sorted(
+        [
+            (spaced.get_absolute_url(), "the real message"),
+            (plain.get_absolute_url(), "disk full"),
+        ]
+    )
+    assert str(spaced) == "error billing-worker: the real message"
+    assert RuntimeError(message=" \n\t\r\n").first_line == "(no message text)"
+
+
+class _Labels(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.ids, self.label_targets, self.legends = set(), [], []
+        self._in_legend = False
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if "id" in attrs:
+            self.ids.add(attrs["id"])
+        if tag == "label":
+            self.label_targets.append(attrs.get("for"))
+        self._in_legend = tag == "legend"
+
+    def handle_data(self, data):
+        if self._in_legend and data.strip():
+            self.legends.append(data.strip())
+
+    def handle_endtag(self, tag):
+        self._in_legend = False
+
+
+def test_each_filter_label_names_its_field_and_the_levels_share_a_legend(
+    client, staff_user
+):
+    client.force_login(staff_user)
+    page = client.get("/staff/").content.decode()
+    form = page[page.index('<form method="get"') : page.index("</form>")]
+
+    labels = _Labels()
+    labels.feed(form)
+
+    assert labels.legends == ["Level"]
+    assert re.search(r"<fieldset[^>]*>\s*<legend>Level</legend>", form)
+    assert 'for=""' not in form
+    assert len(labels.label_targets) == len(API_FILTERS) - 1 + 5
+    assert [t for t in labels.label_targets if t not in labels.ids] == []
+
+
+def test_bidi_controls_show_as_marks_and_are_kept_as_sent(client, staff_user):
+    ingest(
+        report(source="auth-\u202ekrow", message="user \u202eNIMDA\u202c logged in"),
+        now=NOON,
+    )
+    error = RuntimeError.objects.get()
+    client.force_login(staff_user)
+
+    pages = [
+        client.get("/staff/").content.decode(),
+        client.get(error.get_absolute_url()).content.decode(),
+    ]
+
+    for page in pages:
+        assert "user ⟨U+202E⟩NIMDA⟨U+202C⟩ logged in" in page
+        assert "auth-⟨U+202E⟩krow" in page
+        assert "\u202e" not in page
+    error.refresh_from_db()
+    assert error.message == "user \u202eNIMDA\u202c logged in"

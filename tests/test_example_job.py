@@ -17,16 +17,15 @@ from .live import PROJECT_DIR
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def run_example(server, key, run_id):
+def run_example(server, key, run_id=None, *, cwd=PROJECT_DIR):
+    """Run the example job against a server; without run_id it picks its own."""
+    env = {**os.environ, "JOURNAL_URL": server.url, "JOURNAL_KEY": key}
+    if run_id is not None:
+        env["RUN_ID"] = run_id
     return subprocess.run(
         [sys.executable, "examples/nightly_revenue.py"],
-        cwd=PROJECT_DIR,
-        env={
-            **os.environ,
-            "JOURNAL_URL": server.url,
-            "JOURNAL_KEY": key,
-            "RUN_ID": run_id,
-        },
+        cwd=cwd,
+        env=env,
         capture_output=True,
         text=True,
         timeout=60,

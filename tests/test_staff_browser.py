@@ -11,12 +11,14 @@ from django.contrib.auth import get_user_model
 from runtime_errors import reports, services
 
 from .browser import (
+    WAIT_MS,
     ScriptWatch,
     chromium,
     open_staff_page,
     save_screenshot,
     stack_messages,
     staff_context,
+    wait_for_stack,
 )
 from .conftest import INGEST_URL, STAFF_URL, report
 
@@ -27,7 +29,6 @@ pytestmark = [
 ]
 
 NO_POLLING = {"RUNTIME_ERRORS_ALERT_POLLING": "0"}
-WAIT_MS = 15_000
 
 
 async def ingest(server, key, body):
@@ -39,17 +40,6 @@ async def ingest(server, key, body):
         )
     assert response.status_code == 201, response.text
     return response.json()
-
-
-async def wait_for_stack(page, messages):
-    """Wait until the stack shows exactly these messages, top first."""
-    await page.wait_for_function(
-        """expected => JSON.stringify(Array.from(
-            document.querySelectorAll('#alert-stack .alert-message'),
-            node => node.textContent)) === JSON.stringify(expected)""",
-        arg=messages,
-        timeout=WAIT_MS,
-    )
 
 
 async def test_ingested_error_reaches_an_open_page_by_socket_alone(
@@ -482,3 +472,277 @@ async def test_history_table_keeps_headers_and_badges_on_one_line_at_1280_px(
 
     assert len(lines) == 9
     assert [text for text, count in lines if count != 1] == []
+
+
+# The elements matching a selector that something else is drawn over.
+COVERED = """selector => Array.from(document.querySelectorAll(selector))
+    .filter(node => {
+        const box = node.getBoundingClientRect();
+        const top = document.elementFromPoint(
+            box.left + box.width / 2, box.top + box.height / 2);
+        return !(top && (node === top || node.contains(top)));
+    })
+    .map(node => node.textContent.trim())"""
+
+
+async def test_a_long_alert_leaves_the_newest_alert_its_controls_and_the_nav_in_view(
+    live_servers, ingest_key
+):
+    server = live_servers(env=NO_POLLING)
+    long_line = "X" * 3000
+
+    async with chromium() as browser:
+        context = await staff_context(browser, server, superuser=True)
+        watch = ScriptWatch()
+        page = await open_staff_page(context, server.url + "/staff/", watch)
+        await ingest(server, ingest_key, report(message=long_line))
+        await ingest(server, ingest_key, report(message="worker pool exhausted"))
+        await wait_for_stack(page, ["worker pool exhausted", long_line])
+        await save_screenshot(page, "alert-stack-long-message.png")
+        stack_box = await page.locator("#alert-stack").bounding_box()
+        header_box = await page.locator("header.topbar").bounding_box()
+        long_alert = page.locator("#alert-stack .alert-message").nth(1)
+        long_box = await long_alert.bounding_box()
+        tooltip = await long_alert.get_attribute("title")
+        covered_nav = await page.evaluate(COVERED, "header.topbar a, header .who")
+        await page.goto(server.url + "/admin/")
+        await wait_for_stack(page, ["worker pool exhausted", long_line])
+        covered_admin = await page.evaluate(COVERED, "#user-tools a, #site-name a")
+        admin_header = await page.locator("#header").bounding_box()
+        await page.set_viewport_size({"width": 1280, "height": 360})
+        short_stack_box = await page.locator("#alert-stack").bounding_box()
+
+        newest = page.locator("#alert-stack li.alert >> nth=0 >> .alert-dismiss")
+        # A short timeout: a click on a covered or off-screen button waits.
+        await newest.click(timeout=2000)
+        await wait_for_stack(page, [long_line])
+        await page.click("#alert-stack .alert-stack-toggle", timeout=2000)
+        collapsed = await page.is_hidden("#alert-stack li.alert")
+
+    assert stack_box["y"] >= header_box["y"] + header_box["height"]
+    assert stack_box["y"] + stack_box["height"] <= 900
+    assert long_box["height"] < 100
+    assert tooltip == long_line
+    assert covered_nav == []
+    assert covered_admin == []
+    assert short_stack_box["y"] >= admin_header["y"] + admin_header["height"]
+    assert short_stack_box["y"] + short_stack_box["height"] <= 360
+    assert collapsed
+    assert watch.quiet, watch
+
+
+async def test_a_message_whose_first_lines_are_blank_shows_its_first_line_of_text(
+    live_servers, ingest_key
+):
+    server = live_servers(env=NO_POLLING)
+
+    async with chromium() as browser:
+        context = await staff_context(browser, server)
+        watch = ScriptWatch()
+        page = await open_staff_page(context, server.url + "/staff/", watch)
+        await ingest(server, ingest_key, report(message="\n\nthe real message\nmore"))
+        await ingest(server, ingest_key, report(message=" \r\n\t\r\nindented:\n"))
+        await wait_for_stack(page, ["indented:", "the real message"])
+        announced = await page.text_content(".alert-stack-announcer")
+
+    assert announced == "New error from billing-worker: indented:"
+    assert watch.quiet, watch
+
+
+REVERSED = {
+    "source": "auth-\u202ekrow",
+    "message": "user \u202eNIMDA\u202c logged in",
+    "run_id": "run-\u2067x\u2069",
+}
+# True when the first letter of a word is drawn left of its last one.
+READS_LEFT_TO_RIGHT = """([selector, word]) => {
+    const walker = document.createTreeWalker(
+        document.querySelector(selector), NodeFilter.SHOW_TEXT);
+    for (let text = walker.nextNode(); text; text = walker.nextNode()) {
+        const at = text.data.indexOf(word);
+        if (at < 0) continue;
+        const range = document.createRange();
+        const left = offset => {
+            range.setStart(text, at + offset);
+            range.setEnd(text, at + offset + 1);
+            return range.getBoundingClientRect().left;
+        };
+        return left(0) < left(word.length - 1);
+    }
+    return null;
+}"""
+
+
+async def test_bidi_controls_in_error_text_show_as_marks_and_reorder_nothing(
+    live_servers, ingest_key
+):
+    server = live_servers(env=NO_POLLING)
+    shown_message = "user ⟨U+202E⟩NIMDA⟨U+202C⟩ logged in"
+    shown_source = "auth-⟨U+202E⟩krow"
+
+    async with chromium() as browser:
+        context = await staff_context(browser, server)
+        watch = ScriptWatch()
+        page = await open_staff_page(context, server.url + "/staff/", watch)
+        answer = await ingest(server, ingest_key, report(**REVERSED))
+        await wait_for_stack(page, [shown_message])
+        stack = {
+            "source": await page.text_content("#alert-stack .alert-source"),
+            "announced": await page.text_content(".alert-stack-announcer"),
+            "in order": await page.evaluate(
+                READS_LEFT_TO_RIGHT, ["#alert-stack .alert-message", "NIMDA"]
+            ),
+            "isolated": await page.eval_on_selector_all(
+                "#alert-stack .alert-source, #alert-stack .alert-message",
+                "nodes => nodes.map(n => getComputedStyle(n).unicodeBidi)",
+            ),
+        }
+
+        await page.goto(server.url + "/staff/")
+        cells = (
+            await page.locator("table.errors tbody tr")
+            .first.locator("td")
+            .all_text_contents()
+        )
+        table_in_order = await page.evaluate(
+            READS_LEFT_TO_RIGHT, ["table.errors .message-cell", "NIMDA"]
+        )
+
+        await page.goto(f"{server.url}/staff/runtime-errors/{answer['id']}/")
+        detail = {
+            "title": await page.title(),
+            "source": await page.text_content(".error-source"),
+            "message": await page.text_content("pre.message"),
+            "run": await page.text_content(".context a"),
+            "in order": await page.evaluate(
+                READS_LEFT_TO_RIGHT, ["pre.message", "NIMDA"]
+            ),
+        }
+        stored = await (
+            await page.request.get(f"{server.url}{STAFF_URL}{answer['id']}/")
+        ).json()
+
+    assert stack == {
+        "source": shown_source,
+        "announced": f"New error from {shown_source}: {shown_message}",
+        "in order": True,
+        "isolated": ["isolate", "isolate"],
+    }
+    assert cells[1:3] == [shown_source, shown_message]
+    assert cells[5] == "run-⟨U+2067⟩x⟨U+2069⟩"
+    assert table_in_order
+    assert detail == {
+        "title": f"error from {shown_source}",
+        "source": shown_source,
+        "message": shown_message,
+        "run": "run-⟨U+2067⟩x⟨U+2069⟩",
+        "in order": True,
+    }
+    assert {field: stored[field] for field in REVERSED} == REVERSED
+    assert watch.quiet, watch
+
+
+async def test_stack_polls_the_feed_while_the_socket_is_refused(
+    live_servers, ingest_key
+):
+    server = live_servers()
+    feed_requests = []
+
+    async def refuse(socket):
+        await socket.close()
+
+    async with chromium() as browser:
+        context = await staff_context(browser, server)
+        await context.clock.install()
+        watch = ScriptWatch()
+        page = watch.attach(await context.new_page())
+        await page.route_web_socket("**/ws/staff/runtime-errors/", refuse)
+        page.on(
+            "request",
+            lambda request: (
+                feed_requests.append(request.url) if "/feed/" in request.url else None
+            ),
+        )
+        await page.goto(server.url + "/staff/")
+        await page.wait_for_selector(
+            "#alert-stack[data-socket='closed']", state="attached"
+        )
+        status = await page.text_content(".alert-stack-status")
+        polling = await page.get_attribute("#alert-stack", "data-polling")
+        await ingest(server, ingest_key, report(message="feed only"))
+        await page.clock.run_for(4000)
+        before_interval = (list(feed_requests), await stack_messages(page))
+        await page.clock.run_for(1000)
+        await wait_for_stack(page, ["feed only"])
+        socket = await page.get_attribute("#alert-stack", "data-socket")
+        status_after = await page.text_content(".alert-stack-status")
+
+    assert polling == "on"
+    assert status == "Live updates lost; reconnecting…"
+    assert before_interval == ([], [])
+    assert len(feed_requests) == 1
+    assert socket == "closed"
+    assert status_after == status
+    assert not watch.page_errors and not watch.dialogs, watch
+
+
+async def test_a_repeat_shows_its_count_and_a_new_error_is_announced_politely(
+    live_servers, ingest_key
+):
+    server = live_servers(env=NO_POLLING)
+
+    async with chromium() as browser:
+        context = await staff_context(browser, server)
+        watch = ScriptWatch()
+        page = await open_staff_page(context, server.url + "/staff/", watch)
+        announcer = page.locator("#alert-stack .alert-stack-announcer")
+        live = await announcer.get_attribute("aria-live")
+        quiet_at_load = await announcer.text_content()
+        await ingest(server, ingest_key, report(message="cache node lost"))
+        await wait_for_stack(page, ["cache node lost"])
+        counts_once = await page.locator("#alert-stack .alert-count").count()
+        announced = await announcer.text_content()
+
+        await ingest(server, ingest_key, report(message="cache node lost"))
+        count = page.locator("#alert-stack .alert-count")
+        await count.wait_for(timeout=WAIT_MS)
+        count_text = await count.text_content()
+        count_title = await count.get_attribute("title")
+
+    assert live == "polite"
+    assert quiet_at_load == ""
+    assert counts_once == 0
+    assert announced == "New error from billing-worker: cache node lost"
+    assert count_text == "×2"
+    assert count_title == "2 occurrences"
+    assert watch.quiet, watch
+
+
+async def test_a_degraded_journal_is_retried_with_growing_delays(live_servers):
+    server = live_servers(env=NO_POLLING)
+    attempts = []
+
+    async def degraded(socket):
+        attempts.append(time.monotonic())
+        socket.send(json.dumps({"type": "journal.degraded", "active_count": 0}))
+        await socket.close(code=4503)
+
+    async with chromium() as browser:
+        context = await staff_context(browser, server)
+        watch = ScriptWatch()
+        page = watch.attach(await context.new_page())
+        await page.route_web_socket("**/ws/staff/runtime-errors/", degraded)
+        await page.goto(server.url + "/staff/")
+        await page.wait_for_selector(
+            "#alert-stack[data-socket='closed']", state="attached"
+        )
+        await page.wait_for_timeout(4000)
+        status = await page.text_content(".alert-stack-status")
+
+    # Delays of 0.5, 1 and 2 s, each within a quarter either way, leave room
+    # for at most four attempts in four seconds; a delay that restarts at
+    # 0.5 s on every accepted socket makes six or more.
+    within = [t for t in attempts if t - attempts[0] <= 4]
+    assert 2 <= len(within) <= 4, attempts
+    assert status == ("The journal is degraded: its database is unavailable; retrying.")
+    assert not watch.page_errors and not watch.dialogs, watch

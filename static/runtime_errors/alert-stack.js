@@ -29,6 +29,8 @@
   var MIN_RETRY_DELAY = 500;
   var MAX_RETRY_DELAY = 10000;
   var TIME_REFRESH = 15000;
+  var NO_MESSAGE_TEXT = "(no message text)";
+  var BIDI_CONTROLS = /[\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
 
   var viewedIds = new Set();
   var announcedIds = new Set();
@@ -81,7 +83,21 @@
   }
 
   function firstLine(text) {
-    return String(text || "").split("\n", 1)[0];
+    var lines = String(text || "").split(/\r\n|\r|\n/);
+    for (var i = 0; i < lines.length; i += 1) {
+      if (lines[i].trim() !== "") {
+        return lines[i];
+      }
+    }
+    return NO_MESSAGE_TEXT;
+  }
+
+  function visibleControls(text) {
+    // A bidirectional control would reorder what the alert shows ("user
+    // \u202eNIMDA" reads "user ADMIN"), so each one is shown as its code.
+    return String(text).replace(BIDI_CONTROLS, function (control) {
+      return "⟨U+" + control.charCodeAt(0).toString(16).toUpperCase() + "⟩";
+    });
   }
 
   function levelName(error) {
@@ -92,6 +108,13 @@
     var node = document.createElement(tag);
     node.className = className;
     node.textContent = text;
+    return node;
+  }
+
+  function serviceText(tag, className, text) {
+    // Service text runs in its own direction, isolated from its neighbours.
+    var node = textNode(tag, className, visibleControls(text));
+    node.dir = "auto";
     return node;
   }
 
@@ -111,7 +134,7 @@
     when.title = error.last_seen_at;
     head.append(
       textNode("span", "alert-level", levelName(error)),
-      textNode("span", "alert-source", error.source),
+      serviceText("span", "alert-source", error.source),
       when
     );
     return head;
@@ -120,7 +143,7 @@
   function alertFoot(error) {
     var foot = document.createElement("div");
     foot.className = "alert-foot";
-    var about = levelName(error) + " from " + error.source;
+    var about = levelName(error) + " from " + visibleControls(error.source);
     if (error.occurrences > 1) {
       var count = textNode("span", "alert-count", "×" + error.occurrences);
       count.title = error.occurrences + " occurrences";
@@ -148,11 +171,11 @@
     var item = document.createElement("li");
     item.className = "alert level-" + levelName(error);
     item.dataset.id = String(error.id);
-    item.append(
-      alertHead(error),
-      textNode("p", "alert-message", firstLine(error.message)),
-      alertFoot(error)
-    );
+    var message = serviceText("p", "alert-message", firstLine(error.message));
+    // The message is clamped to a few lines; the tooltip and the details
+    // page have all of it.
+    message.title = message.textContent;
+    item.append(alertHead(error), message, alertFoot(error));
     return item;
   }
 
@@ -231,6 +254,7 @@
     var newest = fresh[0];
     var text = "New " + levelName(newest) + " from " + newest.source + ": " +
       firstLine(newest.message);
+    text = visibleControls(text);
     if (fresh.length > 1) {
       text += " (and " + (fresh.length - 1) + " more)";
     }
@@ -345,9 +369,6 @@
   function connect() {
     var socket = new WebSocket(socketUrl());
     socket.addEventListener("open", function () {
-      retryDelay = MIN_RETRY_DELAY;
-      stopPolling();
-      setStatus("");
       root.dataset.socket = "open";
     });
     socket.addEventListener("message", function (event) {
@@ -356,6 +377,14 @@
         message = JSON.parse(event.data);
       } catch (error) {
         return;
+      }
+      if (message && message.type === "snapshot") {
+        // Only a snapshot shows the journal is serving: a degraded journal
+        // also accepts the socket, then closes it, and must be retried with
+        // growing delays, not every half second.
+        retryDelay = MIN_RETRY_DELAY;
+        stopPolling();
+        setStatus("");
       }
       handleMessage(message);
     });
