@@ -29,7 +29,7 @@ run: install
 	test -f .env || printf 'DJANGO_DEBUG=1\n' > .env
 	$(DEV_ENV) $(BIN)/python manage.py collectstatic --noinput --verbosity 0
 	$(DEV_ENV) $(BIN)/python manage.py migrate --noinput
-	$(DEV_ENV) $(BIN)/python manage.py ensure_dev_superuser
+	$(DEV_ENV) $(BIN)/python manage.py ensure_dev_superuser --url http://127.0.0.1:$(PORT)/staff/
 	$(DEV_ENV) $(BIN)/daphne -b 127.0.0.1 -p $(PORT) --access-log /dev/null config.asgi:application
 
 test: install browser

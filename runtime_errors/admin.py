@@ -7,6 +7,7 @@ from rest_framework_api_key.models import APIKey
 
 from . import services
 from .models import IngestKey, RuntimeError
+from .text import visible_controls
 
 # The library's own key model is not used: ingest keys carry a Sentry key
 # and their last use, and only they are accepted by the ingest API.
@@ -34,7 +35,7 @@ class RuntimeErrorAdmin(admin.ModelAdmin):
     list_display = [
         "id",
         "level",
-        "source",
+        "shown_source",
         "first_line",
         "occurrences",
         "last_seen_at",
@@ -67,9 +68,13 @@ class RuntimeErrorAdmin(admin.ModelAdmin):
         }
     )
 
+    @admin.display(description="source", ordering="source")
+    def shown_source(self, error):
+        return visible_controls(error.source)
+
     @admin.display(description="message")
     def first_line(self, error):
-        return error.first_line[:120]
+        return visible_controls(error.first_line[:120])
 
     @admin.action(description="Mark selected errors viewed")
     def mark_viewed(self, request, queryset):

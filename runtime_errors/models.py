@@ -9,6 +9,8 @@ from django.db.models import Q
 from django.urls import reverse
 from rest_framework_api_key.models import AbstractAPIKey
 
+from .text import visible_controls
+
 
 class Level(models.TextChoices):
     DEBUG = "debug", "Debug"
@@ -108,7 +110,7 @@ class RuntimeError(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.level} {self.source}: {self.first_line}"
+        return visible_controls(f"{self.level} {self.source}: {self.first_line}")
 
     def get_absolute_url(self):
         return reverse("runtime_errors:detail", args=[self.pk])

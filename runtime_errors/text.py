@@ -8,10 +8,25 @@ REPLACEMENT = "\ufffd"
 # encoded as UTF-8 at all; both would fail late, after validation.
 _UNSAFE = re.compile("[\x00\ud800-\udfff]")
 
+# Embeddings, overrides, isolates and the directional marks: invisible
+# characters that reorder the text around them, so that "user \u202eNIMDA"
+# reads as "user ADMIN".
+BIDI_CONTROLS = re.compile("[\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
 
 def clean_text(text):
     """Return text with NUL bytes and lone surrogates replaced by U+FFFD."""
     return _UNSAFE.sub(REPLACEMENT, text)
+
+
+def visible_controls(text):
+    """Return text with each bidirectional control shown as a ⟨U+XXXX⟩ mark,
+    for display; what is stored keeps them."""
+    return BIDI_CONTROLS.sub(_visible_mark, text)
+
+
+def _visible_mark(match):
+    return f"⟨U+{ord(match.group()):04X}⟩"
 
 
 def clean_data(value):

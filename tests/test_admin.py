@@ -225,3 +225,16 @@ async def test_deleting_a_viewed_error_in_admin_pushes_nothing(
 
     assert quiet
     assert (control["type"], control["ids"]) == ("runtime_error.deleted", [active])
+
+
+def test_changelist_shows_bidi_controls_as_marks(superuser_client, ingest_client):
+    post_json(
+        ingest_client,
+        report(source="auth-\u202ekrow", message="user \u202eNIMDA\u202c logged in"),
+    )
+
+    page = superuser_client.get(CHANGELIST).content.decode()
+
+    assert "user ⟨U+202E⟩NIMDA⟨U+202C⟩ logged in" in page
+    assert "auth-⟨U+202E⟩krow" in page
+    assert "\u202e" not in page.split('id="changelist-filter"')[0]

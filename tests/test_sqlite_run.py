@@ -33,7 +33,9 @@ STARTUP_SECONDS = 90
 # What `make run` must not inherit from the test run: a user's shell has none
 # of it, so the clone falls back to SQLite, the in-memory layer and .env.
 TEST_ONLY_ENV = ("DATABASE_URL", "REDIS_URL", "DJANGO_", "RUNTIME_ERRORS_")
-LOGIN_LINE = re.compile(r"with password (\S+) \(kept in \.dev-admin-password\)")
+LOGIN_LINE = re.compile(
+    r"Log in at (\S+) with password (\S+) \(kept in \.dev-admin-password\)"
+)
 JOB_MESSAGE = "ValueError: order A-1004: unit price 'n/a' is not a number"
 
 
@@ -151,7 +153,8 @@ async def test_make_run_in_a_fresh_clone_serves_the_readme_walkthrough(tmp_path)
 
     log = log_path.read_text()
     assert printed is not None, log
-    assert printed.group(1) == password
+    assert printed.group(1) == f"{server.url}/staff/"
+    assert printed.group(2) == password
     assert "pip install" not in log
     assert stack_before == []
     assert job.returncode == 1, job.stderr

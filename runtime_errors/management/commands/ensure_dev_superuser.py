@@ -6,7 +6,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
 PASSWORD_FILE = Path(settings.BASE_DIR) / ".dev-admin-password"
-LOGIN_URL = "http://127.0.0.1:8000/staff/"
+DEFAULT_URL = "http://127.0.0.1:8000/staff/"
 
 
 class Command(BaseCommand):
@@ -14,8 +14,11 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--username", default="admin")
+        parser.add_argument(
+            "--url", default=DEFAULT_URL, help="Where the server will serve staff."
+        )
 
-    def handle(self, *args, username, **options):
+    def handle(self, *args, username, url, **options):
         if not settings.DEBUG:
             raise CommandError("Only for development: DJANGO_DEBUG is off.")
 
@@ -26,9 +29,7 @@ class Command(BaseCommand):
                 if PASSWORD_FILE.exists()
                 else f"'python manage.py changepassword {username}' to set one"
             )
-            self.stdout.write(
-                f"Log in at http://127.0.0.1:8000/staff/ as {username} ({where})."
-            )
+            self.stdout.write(f"Log in at {url} as {username} ({where}).")
             return
 
         password = secrets.token_urlsafe(12)
@@ -36,6 +37,6 @@ class Command(BaseCommand):
         PASSWORD_FILE.write_text(password + "\n")
         PASSWORD_FILE.chmod(0o600)
         self.stdout.write(
-            f"Created superuser {username}. Log in at {LOGIN_URL} "
+            f"Created superuser {username}. Log in at {url} "
             f"with password {password} (kept in {PASSWORD_FILE.name})."
         )
