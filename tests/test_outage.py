@@ -13,6 +13,8 @@ from .conftest import INGEST_URL, report
 from .live import shared_database_url, staff_session
 from .tcp_proxy import TcpProxy
 
+pytestmark = pytest.mark.live
+
 RECOVERY_SECONDS = 30
 
 

@@ -6,9 +6,12 @@ import os
 import subprocess
 import sys
 
+import pytest
 import websockets
 
 from .live import PROJECT_DIR, LiveServer
+
+pytestmark = pytest.mark.live
 
 MAKE_STAFF_SESSION = """
 from django.contrib.auth import get_user_model
