@@ -113,3 +113,155 @@ def test_date_bounds_are_read_in_utc_since_inclusive_until_exclusive(
     assert sources("since=2024-05-01T10:00:00Z&until=2024-05-01T11:00:00Z") == [
         "on-the-hour"
     ]
+
+
+def detail_link(error_id):
+    return f'href="/staff/runtime-errors/{error_id}/"'
+
+
+def listed_ids(client, query):
+    response = client.get(f"{STAFF_URL}?{query}")
+    assert response.status_code == 200, response.content
+    return sorted(error["id"] for error in response.json()["results"])
+
+
+def dashboard_ids(client, query, candidates):
+    page = client.get(f"/staff/?{query}")
+    assert page.status_code == 200
+    return sorted(i for i in candidates if detail_link(i) in page.content.decode())
+
+
+@pytest.mark.parametrize(
+    "field",
+    [
+        "source",
+        "stage",
+        "run_id",
+        "task_id",
+        "correlation_id",
+        "project",
+        "namespace",
+        "job",
+    ],
+)
+def test_each_context_filter_finds_exactly_the_errors_with_that_value(
+    staff_client, ingest_client, field
+):
+    # A run id that is a prefix of another must not find the other's errors.
+    values = {"a": "alpha-1", "b": "alpha-10", "c": None}
+    ids = {}
+    for kind, value in values.items():
+        body = report(message=f"failure kind {kind}")
+        if value is not None:
+            body[field] = value
+        ids[kind] = post_json(ingest_client, body).json()["id"]
+
+    every = list(ids.values())
+    assert listed_ids(staff_client, f"{field}=alpha-1") == [ids["a"]]
+    assert listed_ids(staff_client, f"{field}=alpha-10") == [ids["b"]]
+    assert listed_ids(staff_client, f"{field}=alpha") == []
+    assert listed_ids(staff_client, "") == sorted(every)
+    assert dashboard_ids(staff_client, f"{field}=alpha-1", every) == [ids["a"]]
+
+
+def test_fingerprint_filter_finds_every_row_of_one_error(staff_client, ingest_client):
+    first = post_json(ingest_client, report(fingerprint="checkout")).json()
+    staff_client.post(f"{STAFF_URL}{first['id']}/viewed/")
+    again = post_json(ingest_client, report(fingerprint="checkout")).json()
+    other = post_json(ingest_client, report(fingerprint="refunds")).json()
+    fingerprint = first["fingerprint"]
+
+    assert again["fingerprint"] == fingerprint != other["fingerprint"]
+    assert listed_ids(staff_client, f"fingerprint={fingerprint}") == [again["id"]]
+    assert listed_ids(staff_client, f"fingerprint={fingerprint}&status=all") == sorted(
+        [first["id"], again["id"]]
+    )
+    assert listed_ids(staff_client, f"fingerprint={other['fingerprint']}") == [
+        other["id"]
+    ]
+
+
+def test_status_chooses_active_viewed_or_all(staff_client, ingest_client):
+    active, viewed = (
+        post_json(ingest_client, report(message=f"failure kind {kind}")).json()["id"]
+        for kind in "ab"
+    )
+    staff_client.post(f"{STAFF_URL}{viewed}/viewed/")
+
+    assert listed_ids(staff_client, "") == [active]
+    assert listed_ids(staff_client, "status=active") == [active]
+    assert listed_ids(staff_client, "status=viewed") == [viewed]
+    assert listed_ids(staff_client, "status=all") == sorted([active, viewed])
+    assert dashboard_ids(staff_client, "status=viewed", [active, viewed]) == [viewed]
+
+
+def test_message_search_ignores_case_and_takes_wildcards_literally(
+    staff_client, ingest_client
+):
+    messages = ["Disk full on /var", "disk FULL again", "cpu at 100%", "user_id lost"]
+    ids = [
+        post_json(ingest_client, report(message=message)).json()["id"]
+        for message in messages
+    ]
+
+    assert listed_ids(staff_client, "q=disk%20full") == sorted(ids[:2])
+    assert listed_ids(staff_client, "q=%25") == [ids[2]]
+    assert listed_ids(staff_client, "q=_") == [ids[3]]
+    assert listed_ids(staff_client, "q=d%25full") == []
+    assert listed_ids(staff_client, "q=nothing%20like%20this") == []
+
+
+def test_repeated_level_finds_any_of_the_levels_given(staff_client, ingest_client):
+    ids = {
+        level: post_json(ingest_client, report(level=level)).json()["id"]
+        for level in ("info", "warning", "error", "critical")
+    }
+
+    assert listed_ids(staff_client, "level=error&level=critical") == sorted(
+        [ids["error"], ids["critical"]]
+    )
+    assert listed_ids(staff_client, "level=info") == [ids["info"]]
+    assert listed_ids(staff_client, "level=info&level=warn&level=50") == sorted(
+        [ids["info"], ids["warning"], ids["critical"]]
+    )
+
+
+def test_filters_combine_so_every_one_must_match(staff_client, ingest_client):
+    wanted = post_json(
+        ingest_client, report(run_id="run-7", level="critical", message="lost lease")
+    ).json()["id"]
+    post_json(ingest_client, report(run_id="run-7", level="error", message="slow"))
+    post_json(ingest_client, report(run_id="run-8", level="critical"))
+
+    assert listed_ids(staff_client, "run_id=run-7&level=critical") == [wanted]
+    assert listed_ids(staff_client, "run_id=run-7&level=critical&q=slow") == []
+
+
+def test_date_bounds_apply_to_last_seen_not_to_the_clients_clock_or_first_seen(
+    staff_client, ingest_client
+):
+    at = {hour: dt.datetime(2024, 5, 1, hour, tzinfo=dt.UTC) for hour in (8, 9, 10, 11)}
+    rows = {
+        # source: (occurred_at, first_seen_at, last_seen_at)
+        "seen-at-ten": (at[11], at[8], at[10]),
+        "seen-at-eleven": (at[8], at[8], at[11]),
+        "seen-at-nine": (at[10], at[10], at[9]),
+    }
+    ids = {}
+    for source, (occurred, first_seen, last_seen) in rows.items():
+        ids[source] = post_json(ingest_client, report(source=source)).json()["id"]
+        RuntimeError.objects.filter(pk=ids[source]).update(
+            occurred_at=occurred, first_seen_at=first_seen, last_seen_at=last_seen
+        )
+
+    def found(query):
+        listed = listed_ids(staff_client, query)
+        return [source for source, error_id in ids.items() if error_id in listed]
+
+    assert found("since=2024-05-01T10:00:00Z") == ["seen-at-ten", "seen-at-eleven"]
+    assert found("since=2024-05-01T10:00:00.000001Z") == ["seen-at-eleven"]
+    assert found("until=2024-05-01T10:00:00Z") == ["seen-at-nine"]
+    assert found("until=2024-05-01T10:00:00.000001Z") == ["seen-at-ten", "seen-at-nine"]
+    assert found("since=2024-05-01T10:00:00Z&until=2024-05-01T11:00:00Z") == [
+        "seen-at-ten"
+    ]
