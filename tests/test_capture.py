@@ -222,6 +222,7 @@ def run_shell(code):
     )
 
 
+@pytest.mark.live
 @pytest.mark.django_db(transaction=True)
 def test_unhandled_exception_in_a_management_command_reaches_the_journal():
     finished = run_shell("raise LookupError('nightly import lost its source')")
@@ -255,6 +256,7 @@ def test_capture_takes_the_same_context_fields_and_limits_as_ingest():
     assert capture.CONTEXT_BYTES == reports.MAX_CONTEXT_BYTES
 
 
+@pytest.mark.live
 @pytest.mark.django_db(transaction=True)
 def test_a_crashed_command_prints_its_traceback_redacted_and_quietly():
     finished = run_shell("raise ValueError('sync failed with apikey=cmdsecret77')")

@@ -336,11 +336,14 @@ def test_bc16_invalid_filter_values_are_400s_naming_the_parameter(
     post_json(ingest_client, report())
 
     response = staff_client.get(f"{STAFF_URL}?{query}", HTTP_ACCEPT="application/json")
+    accepted = staff_client.get(STAFF_URL, HTTP_ACCEPT="application/json")
 
     assert response.status_code == 400
     assert response["Content-Type"] == "application/json"
     assert parameter in response.json()
     assert "results" not in response.json()
+    assert accepted.status_code == 200
+    assert accepted.json()["count"] == 1
 
 
 def staff_group_members(layer):

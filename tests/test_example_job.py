@@ -14,7 +14,7 @@ from runtime_errors.models import RuntimeError
 from .conftest import session_cookie
 from .live import PROJECT_DIR
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.live]
 
 
 def run_example(server, key, run_id=None, *, cwd=PROJECT_DIR):

@@ -2,6 +2,7 @@
 
 import pytest
 from asgiref.sync import sync_to_async
+from django.db import connections
 
 from runtime_errors.models import RuntimeError
 
@@ -16,6 +17,13 @@ from .conftest import (
 )
 
 pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture(autouse=True)
+async def close_thread_connections():
+    """Close the connections that requests made from sync_to_async opened."""
+    yield
+    await sync_to_async(connections.close_all)()
 
 
 def test_report_with_key_answers_201_and_stands_first_in_the_feed(
@@ -157,6 +165,37 @@ async def test_secrets_are_stored_served_and_pushed_redacted(
             assert secret not in text
     assert "postgres://app:[redacted]@db.internal:5432/app" in row.message
     assert row.payload == {"config": {"database": {"password": "[redacted]"}}}
+
+
+@pytest.mark.parametrize(
+    "token",
+    [
+        "3f9aKq7ZpL2mX8vB0nR4tY6wQe1Hs5Uj",
+        "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJqb2IifQ.c2lnbmF0dXJlLXZhbHVlLTQy",
+    ],
+)
+async def test_a_bare_bearer_token_in_the_message_is_redacted_everywhere(
+    ingest_client, staff_client, staff_user, token
+):
+    socket = socket_for(await sync_to_async(session_cookie)(staff_user))
+    assert (await socket.connect())[0]
+    await socket.receive_json_from()
+    body = report(message=f"retry with Bearer {token} got 401 from billing")
+
+    answer = (await sync_to_async(post_json)(ingest_client, body)).json()
+    pushed = await socket.receive_json_from()
+    await socket.disconnect()
+    listed = await sync_to_async(staff_client.get)(STAFF_URL)
+    served = await sync_to_async(staff_client.get)(f"{STAFF_URL}{answer['id']}/")
+    row = await RuntimeError.objects.aget(pk=answer["id"])
+
+    assert row.message == "retry with Bearer [redacted] got 401 from billing"
+    assert listed.json()["results"][0]["message"] == row.message
+    assert served.json()["message"] == row.message
+    assert pushed["error"]["message"] == row.message
+    for text in (listed.content.decode(), served.content.decode(), str(pushed)):
+        assert token not in text
+        assert token[:12] not in text
 
 
 def test_nul_bytes_in_message_and_payload_are_stored(ingest_client):

@@ -199,11 +199,16 @@ def test_one_bad_report_in_a_batch_stores_nothing_and_names_its_index(
     ingest_client,
 ):
     response = post_json(ingest_client, [report(), report(level="LOUD"), report()])
+    stored = RuntimeError.objects.count()
+    accepted = post_json(ingest_client, [report(), report(level="WARN"), report()])
 
     assert response.status_code == 400
     assert list(response.json()) == ["1"]
     assert "level" in response.json()["1"]
-    assert RuntimeError.objects.count() == 0
+    assert stored == 0
+    assert accepted.status_code == 201
+    assert len(accepted.json()["results"]) == 3
+    assert RuntimeError.objects.count() == 2
 
 
 @pytest.mark.django_db

@@ -3,9 +3,12 @@
 import json
 
 import httpx
+import pytest
 
 from .conftest import INGEST_URL, report
 from .live import staff_session
+
+pytestmark = pytest.mark.live
 
 MIB = 1024 * 1024
 

@@ -2,6 +2,7 @@
 
 import datetime as dt
 import io
+from unittest import mock
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -73,11 +74,74 @@ def test_prune_takes_its_default_age_from_settings(journal, settings):
 def test_prune_refuses_a_negative_age_and_deletes_nothing(journal):
     with pytest.raises(CommandError, match="--older-than"):
         prune("--older-than", "-1")
+    untouched = remaining()
+    prune("--older-than", "0")
 
-    assert remaining() == {"a", "b", "c", "d"}
+    assert untouched == {"a", "b", "c", "d"}
+    assert remaining() == {"c"}
 
 
 def test_an_age_past_any_journal_is_refused_with_a_clear_error(db):
     with pytest.raises(CommandError, match="0 to 36500 days"):
         call_command("prune_runtime_errors", "--older-than", "3650000")
     call_command("prune_runtime_errors", "--older-than", "36500", "--dry-run")
+
+
+def error_with_times(name, *, occurred, first_seen, last_seen, viewed):
+    return RuntimeError.objects.create(
+        level="error",
+        severity=40,
+        source="billing-worker",
+        message=name,
+        fingerprint=name.ljust(64, "0"),
+        occurred_at=occurred,
+        first_seen_at=first_seen,
+        last_seen_at=last_seen,
+        viewed_at=viewed,
+    )
+
+
+def test_age_counts_from_last_seen_not_from_viewing_first_seen_or_the_client(db):
+    now = timezone.now()
+    cutoff = now - dt.timedelta(days=90)
+    hour, day = dt.timedelta(hours=1), dt.timedelta(days=1)
+    rows = {
+        # name: (occurred_at, first_seen_at, last_seen_at, viewed_at)
+        "seen-long-ago-viewed-today": (cutoff - day, cutoff - day, cutoff - day, now),
+        "first-seen-long-ago": (now, now - 400 * day, now - 10 * day, now - day),
+        "client-clock-long-ago": (now - 900 * day, now - 5 * day, now - 5 * day, now),
+        "viewed-long-ago-seen-later": (
+            now,
+            now - 200 * day,
+            now - day,
+            now - 150 * day,
+        ),
+        "exactly-at-the-cutoff": (cutoff, cutoff, cutoff, cutoff + hour),
+        "a-microsecond-past": (
+            cutoff,
+            cutoff,
+            cutoff - dt.timedelta(microseconds=1),
+            now,
+        ),
+    }
+    for name, (occurred, first_seen, last_seen, viewed) in rows.items():
+        error_with_times(
+            name,
+            occurred=occurred,
+            first_seen=first_seen,
+            last_seen=last_seen,
+            viewed=viewed,
+        )
+
+    # The command reads the clock once, for its cutoff.
+    with mock.patch("django.utils.timezone.now", return_value=now):
+        counted = prune("--older-than", "90", "--dry-run")
+        prune("--older-than", "90")
+
+    assert "Would delete 2 viewed errors" in counted
+    assert remaining() == {
+        "first-seen-long-ago",
+        "client-clock-long-ago",
+        "viewed-long-ago-seen-later",
+        "exactly-at-the-cutoff",
+    }
