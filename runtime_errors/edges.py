@@ -1,6 +1,7 @@
 """Django middleware for the API's edges: paths without a slash, the access log."""
 
 import logging
+import re
 import time
 from urllib.parse import unquote_plus
 
@@ -94,16 +95,27 @@ class AccessLogMiddleware:
         return response
 
 
-class CleanQueryMiddleware(MiddlewareMixin):
-    """Replace NUL in query parameters with U+FFFD, as ingest does in reports,
-    so that a filter finds what was stored and the database never sees NUL;
-    refuse a query string with too many parameters before anything reads it.
+# A lone surrogate arrives percent-encoded as the three bytes UTF-8 would
+# give it (%ED%A0%80); Django decodes those to three U+FFFD, ingest to one.
+_ENCODED_SURROGATE = re.compile(r"%ED%[AB][0-9A-F]%[89AB][0-9A-F]", re.IGNORECASE)
+_ENCODED_REPLACEMENT = "%EF%BF%BD"
 
-    Lone surrogates cannot arrive here: Django decodes a query string with
-    replacement already.
-    """
+
+class CleanQueryMiddleware(MiddlewareMixin):
+    """Replace NUL and lone surrogates in query parameters with U+FFFD, as
+    ingest does in reports, so that a filter finds what was stored and the
+    database never sees NUL; refuse a query string with too many parameters
+    before anything reads it."""
 
     def process_request(self, request):
+        raw = request.META.get("QUERY_STRING", "")
+        if "%" in raw and _ENCODED_SURROGATE.search(raw):
+            request.META["QUERY_STRING"] = _ENCODED_SURROGATE.sub(
+                _ENCODED_REPLACEMENT, raw
+            )
+            # The parsed query is cached on first use; it is read afresh.
+            request.__dict__.pop("GET", None)
+
         try:
             query = request.GET
         except TooManyFieldsSent:
