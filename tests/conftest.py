@@ -1,6 +1,7 @@
 import json
 
 import pytest
+from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.contrib.auth import get_user_model
 from django.test import Client
@@ -11,9 +12,8 @@ from rest_framework.test import APIClient
 from config.asgi import application
 from runtime_errors.models import IngestKey
 
-from .live import live_servers  # noqa: F401 - a fixture for every test module
+from .live import INGEST_URL, live_servers  # noqa: F401 - a fixture for every module
 
-INGEST_URL = "/api/v1/ingest/runtime-errors/"
 STAFF_URL = "/api/v1/staff/runtime-errors/"
 FEED_URL = "/api/v1/staff/runtime-errors/feed/"
 SOCKET_PATH = "/ws/staff/runtime-errors/"
@@ -100,3 +100,12 @@ def socket_for(cookie=None, origin=ORIGIN):
     if cookie:
         headers.append((b"cookie", f"sessionid={cookie}".encode()))
     return WebsocketCommunicator(application, SOCKET_PATH, headers=headers)
+
+
+async def staff_socket(user):
+    """Return a connected staff socket that has had its snapshot."""
+    socket = socket_for(await sync_to_async(session_cookie)(user))
+    connected, _ = await socket.connect()
+    assert connected
+    assert (await socket.receive_json_from())["type"] == "snapshot"
+    return socket

@@ -9,6 +9,7 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -17,6 +18,7 @@ import pytest
 from django.db import connection
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
+INGEST_URL = "/api/v1/ingest/runtime-errors/"
 STARTUP_SECONDS = 20
 
 
@@ -163,3 +165,34 @@ def staff_session(server, username="oncall"):
         headers={"X-CSRFToken": "a" * 32, "Referer": server.url + "/"},
         timeout=10,
     )
+
+
+def post_fifty_identical_reports(server, ingest_key, *, correlation="corr"):
+    """Post one report fifty times from ten threads at once, each with its
+    own correlation id; return the answers."""
+    answers, lock = [], threading.Lock()
+
+    def post_five(thread):
+        with httpx.Client(base_url=server.url, timeout=30) as client:
+            for number in range(5):
+                response = client.post(
+                    INGEST_URL,
+                    json={
+                        "level": "critical",
+                        "source": "payments",
+                        "message": "card processor unavailable",
+                        "stack": 'ProcessorError\n  File "pay.py", line 88, in charge',
+                        "occurred_at": "2024-05-01T10:00:00Z",
+                        "correlation_id": f"{correlation}-{thread * 5 + number}",
+                    },
+                    headers={"Authorization": f"Api-Key {ingest_key}"},
+                )
+                with lock:
+                    answers.append(response)
+
+    threads = [threading.Thread(target=post_five, args=(n,)) for n in range(10)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    return answers

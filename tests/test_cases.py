@@ -6,10 +6,8 @@ behaviour each case expects.
 
 import json
 import logging
-import threading
 from pathlib import Path
 
-import httpx
 import pytest
 from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
@@ -26,8 +24,9 @@ from .conftest import (
     report,
     session_cookie,
     socket_for,
+    staff_socket,
 )
-from .live import staff_session
+from .live import post_fifty_identical_reports, staff_session
 
 ADMIN_URL = "/admin/runtime_errors/runtimeerror/"
 PROJECT_DIR = Path(__file__).resolve().parent.parent
@@ -42,14 +41,6 @@ async def close_thread_connections():
 
 def post_raw(client, raw):
     return client.post(INGEST_URL, data=raw, content_type="application/json")
-
-
-async def staff_socket(user):
-    socket = socket_for(await sync_to_async(session_cookie)(user))
-    connected, _ = await socket.connect()
-    assert connected
-    assert (await socket.receive_json_from())["type"] == "snapshot"
-    return socket
 
 
 @pytest.mark.django_db(transaction=True)
@@ -257,32 +248,8 @@ def test_bc11_concurrent_identical_reports_make_one_group_of_fifty(
     live_servers, ingest_key
 ):
     server = live_servers()
-    answers = []
-    lock = threading.Lock()
 
-    def post_five(thread):
-        with httpx.Client(base_url=server.url, timeout=30) as client:
-            for number in range(5):
-                response = client.post(
-                    INGEST_URL,
-                    json={
-                        "level": "critical",
-                        "source": "payments",
-                        "message": "card processor unavailable",
-                        "stack": 'ProcessorError\n  File "pay.py", line 88, in charge',
-                        "occurred_at": "2024-05-01T10:00:00Z",
-                        "correlation_id": f"corr-bc11-{thread * 5 + number}",
-                    },
-                    headers={"Authorization": f"Api-Key {ingest_key}"},
-                )
-                with lock:
-                    answers.append(response)
-
-    threads = [threading.Thread(target=post_five, args=(n,)) for n in range(10)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+    answers = post_fifty_identical_reports(server, ingest_key, correlation="corr-bc11")
     with staff_session(server) as staff:
         listed = staff.get(f"{STAFF_URL}?source=payments").json()
 

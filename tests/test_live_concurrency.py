@@ -1,9 +1,7 @@
 """Concurrent services reporting one flapping dependency through HTTP."""
 
-import threading
 import time
 
-import httpx
 import pytest
 from django.contrib.auth import get_user_model
 from django.db import connection
@@ -12,8 +10,8 @@ from django.db.models import Sum
 from runtime_errors.models import RuntimeError
 
 from . import load
-from .conftest import INGEST_URL, session_cookie
-from .live import staff_session
+from .conftest import session_cookie
+from .live import post_fifty_identical_reports, staff_session
 
 pytestmark = pytest.mark.live
 
@@ -108,36 +106,6 @@ def test_dismissals_racing_the_load_lose_no_report_nor_double_an_alert(
     assert active >= 20 - len(SOURCES[::3])
     assert rows.aggregate(total=Sum("occurrences"))["total"] == 4000
     assert fingerprints_with_two_active_rows() == []
-
-
-def post_fifty_identical_reports(server, ingest_key):
-    """Post one report fifty times from ten threads at once; return the
-    answers."""
-    answers, lock = [], threading.Lock()
-
-    def post_five(thread):
-        with httpx.Client(base_url=server.url, timeout=30) as client:
-            for number in range(5):
-                response = client.post(
-                    INGEST_URL,
-                    json={
-                        "level": "critical",
-                        "source": "payments",
-                        "message": "card processor unavailable",
-                        "stack": 'ProcessorError\n  File "pay.py", line 88, in charge',
-                        "correlation_id": f"corr-{thread * 5 + number}",
-                    },
-                    headers={"Authorization": f"Api-Key {ingest_key}"},
-                )
-                with lock:
-                    answers.append(response)
-
-    threads = [threading.Thread(target=post_five, args=(n,)) for n in range(10)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    return answers
 
 
 def test_a_staff_socket_sees_one_group_for_fifty_concurrent_identical_reports(

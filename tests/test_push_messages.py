@@ -8,7 +8,7 @@ from runtime_errors import services
 from runtime_errors.models import RuntimeError
 from runtime_errors.reports import parse_reports
 
-from .conftest import post_json, report, session_cookie, socket_for
+from .conftest import post_json, report, staff_socket
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -18,14 +18,6 @@ async def close_thread_connections():
     """Close the connections that code run from sync_to_async opened."""
     yield
     await sync_to_async(connections.close_all)()
-
-
-async def staff_socket(user):
-    socket = socket_for(await sync_to_async(session_cookie)(user))
-    connected, _ = await socket.connect()
-    assert connected
-    assert (await socket.receive_json_from())["type"] == "snapshot"
-    return socket
 
 
 def kind(name):
