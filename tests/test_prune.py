@@ -15,16 +15,12 @@ pytestmark = pytest.mark.django_db
 
 def error_seen(days_ago, *, viewed, name):
     seen = timezone.now() - dt.timedelta(days=days_ago)
-    return RuntimeError.objects.create(
-        level="error",
-        severity=40,
-        source="billing-worker",
-        message=name,
-        fingerprint=name.ljust(64, "0"),
-        occurred_at=seen,
-        first_seen_at=seen,
-        last_seen_at=seen,
-        viewed_at=seen if viewed else None,
+    return error_with_times(
+        name,
+        occurred=seen,
+        first_seen=seen,
+        last_seen=seen,
+        viewed=seen if viewed else None,
     )
 
 
