@@ -124,10 +124,16 @@ _CHANNEL_LAYER_CONFIG = {
     "group_expiry": env.int("CHANNEL_LAYER_GROUP_EXPIRY", default=86400),
 }
 if REDIS_URL:
+    # A socket waits for its next message in a blocking pop of 5 seconds;
+    # redis-py's default read timeout is 5 seconds too, and would end every
+    # idle socket with an error. The read timeout stays, past the pop's.
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], **_CHANNEL_LAYER_CONFIG},
+            "CONFIG": {
+                "hosts": [{"address": REDIS_URL, "socket_timeout": 15}],
+                **_CHANNEL_LAYER_CONFIG,
+            },
         }
     }
     CACHES = {

@@ -132,6 +132,10 @@ class SocketReader:
                     return
                 self.messages.append((time.monotonic(), json.loads(raw)))
 
+    def is_open(self):
+        """Tell whether the server has not closed the socket."""
+        return self._thread.is_alive()
+
     def of_type(self, message_type):
         return [m for _, m in self.messages if m["type"] == message_type]
 

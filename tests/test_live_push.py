@@ -21,6 +21,7 @@ STORM_SECONDS = 5
 GROUP_EXPIRY = 2
 UPDATE_INTERVAL = 0.5
 DISMISS_EVERY = 0.5
+IDLE_SECONDS = 7
 
 
 @pytest.fixture
@@ -40,6 +41,30 @@ def staff_cookie(transactional_db):
         username="oncall", defaults={"is_staff": True}
     )
     return session_cookie(user)
+
+
+def test_an_idle_socket_on_redis_stays_open_and_hears_the_next_push(
+    redis_servers, ingest_key, staff_cookie
+):
+    server = redis_servers()
+    socket = load.SocketReader(server, staff_cookie)
+    # Longer than the Redis client's read timeout (5 s), which a socket
+    # waiting on an idle channel must not run into.
+    time.sleep(IDLE_SECONDS)
+    open_after_idling = socket.is_open()
+
+    answer = load.httpx.post(
+        f"{server.url}{load.INGEST_PATH}",
+        json=report(message="idle socket check"),
+        headers={"Authorization": f"Api-Key {ingest_key}"},
+    ).json()
+    created = socket.wait_for(lambda m: m["type"] == "runtime_error.created")
+    socket.close()
+
+    assert open_after_idling
+    assert created["error"]["id"] == answer["id"]
+    assert "Timeout reading" not in server.log()
+    assert "Exception inside application" not in server.log()
 
 
 def test_reports_and_dismissals_reach_sockets_held_by_another_process(
