@@ -627,12 +627,15 @@ def escape_controls(text):
     return _CONTROLS.sub(lambda match: f"\\x{ord(match.group()):02x}", text)
 
 
+WITHHELD = "[log line withheld: it could not be redacted]"
+
+
 class RedactingFilter(logging.Filter):
     """Redact secrets from a log record before any handler writes it."""
 
     def filter(self, record):
         try:
-            record.msg = escape_controls(redact_text(record.getMessage()))
+            record.msg = redact_text(record.getMessage())
             record.args = None
             if record.exc_info and not record.exc_text:
                 record.exc_text = "".join(
@@ -643,5 +646,19 @@ class RedactingFilter(logging.Filter):
             if record.stack_info:
                 record.stack_info = redact_text(record.stack_info)
         except Exception:  # noqa: BLE001 - a log line must never fail the caller
-            return True
+            # What could not be redacted is not written at all.
+            record.msg, record.args = WITHHELD, None
+            record.exc_info = record.exc_text = record.stack_info = None
         return True
+
+
+class SingleLineFormatter(logging.Formatter):
+    """Write each record's message on one line, control characters escaped.
+
+    Escaping here rather than in the filter leaves the record itself alone:
+    the journal's own handler reads the same record and keeps its lines.
+    """
+
+    def formatMessage(self, record):
+        record.message = escape_controls(record.message)
+        return super().formatMessage(record)

@@ -1,5 +1,6 @@
 """The project's own error records reach the journal through logging."""
 
+import io
 import logging
 import os
 import subprocess
@@ -15,6 +16,7 @@ from django.test import Client
 from runtime_errors import services, views
 from runtime_errors.capture import JournalHandler
 from runtime_errors.models import IngestKey, RuntimeError
+from runtime_errors.redaction import SingleLineFormatter
 
 from .live import PROJECT_DIR, shared_database_url
 
@@ -279,3 +281,46 @@ def test_a_forged_host_header_raises_no_alert_while_real_errors_do(
     assert journal_handler.flush()
     sources = list(RuntimeError.objects.values_list("source", flat=True))
     assert sources == ["billing.jobs"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_captured_record_keeps_its_lines_while_the_console_line_escapes_them(
+    journal_handler,
+):
+    console = next(
+        handler
+        for handler in logging.getLogger().handlers
+        if isinstance(handler.formatter, SingleLineFormatter)
+    )
+    stream = io.StringIO()
+    previous = console.setStream(stream)
+    try:
+        logging.getLogger("control_plane.sync").error("sync failed:\n\tshard 3")
+    finally:
+        console.setStream(previous)
+    assert journal_handler.flush()
+
+    assert RuntimeError.objects.get().message == "sync failed:\n\tshard 3"
+    assert "sync failed:\\x0a\\x09shard 3" in stream.getvalue()
+    assert stream.getvalue().count("\n") == 1
+
+
+def test_a_line_that_cannot_be_redacted_is_withheld(monkeypatch):
+    from runtime_errors import redaction
+
+    record = logging.LogRecord(
+        "x", logging.ERROR, __file__, 1, "token=%s", ("leaky-4",), None
+    )
+    control = logging.LogRecord(
+        "x", logging.ERROR, __file__, 1, "token=%s", ("leaky-4",), None
+    )
+    redaction.RedactingFilter().filter(control)
+
+    def broken(text):
+        raise ValueError("a broken pattern")
+
+    monkeypatch.setattr(redaction, "redact_text", broken)
+    redaction.RedactingFilter().filter(record)
+
+    assert control.getMessage() == "token=[redacted]"
+    assert record.getMessage() == redaction.WITHHELD
