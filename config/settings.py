@@ -1,9 +1,11 @@
 """Settings for the runtime error journal, read from the environment."""
 
+import re
 import warnings
 from pathlib import Path
 
 from environs import Env
+from marshmallow.validate import Range, Regexp, ValidationError
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -116,12 +118,14 @@ REDIS_URL = env.str("REDIS_URL", default="")
 # behind a heavy ingest without dropping them. Sockets renew their group
 # membership well within the group expiry, however long they stay open.
 RUNTIME_ERRORS_UPDATE_INTERVAL = env.float(
-    "RUNTIME_ERRORS_UPDATE_INTERVAL", default=0.5
+    "RUNTIME_ERRORS_UPDATE_INTERVAL", default=0.5, validate=Range(min=0.01)
 )
 _CHANNEL_LAYER_CONFIG = {
-    "capacity": env.int("CHANNEL_LAYER_CAPACITY", default=5000),
+    "capacity": env.int("CHANNEL_LAYER_CAPACITY", default=5000, validate=Range(min=1)),
     "expiry": 60,
-    "group_expiry": env.int("CHANNEL_LAYER_GROUP_EXPIRY", default=86400),
+    "group_expiry": env.int(
+        "CHANNEL_LAYER_GROUP_EXPIRY", default=86400, validate=Range(min=1)
+    ),
 }
 if REDIS_URL:
     # A socket waits for its next message in a blocking pop of 5 seconds;
@@ -200,7 +204,15 @@ REST_FRAMEWORK = {
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
     # Ingest is counted per key in the shared cache; a batch is one request.
     "DEFAULT_THROTTLE_RATES": {
-        "ingest": env.str("RUNTIME_ERRORS_INGEST_RATE", default="1200/min"),
+        "ingest": env.str(
+            "RUNTIME_ERRORS_INGEST_RATE",
+            default="1200/min",
+            validate=Regexp(
+                r"[1-9][0-9]*/(s|sec|second|m|min|minute|h|hour|d|day)\Z",
+                error="Expected requests per period, such as 100/s, 1200/min, "
+                "50000/hour or 1000000/day.",
+            ),
+        ),
     },
 }
 
@@ -227,7 +239,9 @@ RUNTIME_ERRORS_LINKS = env.json("RUNTIME_ERRORS_LINKS", default={})
 RUNTIME_ERRORS_ALERT_POLLING = env.bool("RUNTIME_ERRORS_ALERT_POLLING", default=True)
 
 # `prune_runtime_errors` removes viewed errors older than this many days.
-RUNTIME_ERRORS_PRUNE_AFTER_DAYS = env.int("RUNTIME_ERRORS_PRUNE_AFTER_DAYS", default=90)
+RUNTIME_ERRORS_PRUNE_AFTER_DAYS = env.int(
+    "RUNTIME_ERRORS_PRUNE_AFTER_DAYS", default=90, validate=Range(min=0)
+)
 
 # Error-level records of this project's own loggers become journal entries.
 RUNTIME_ERRORS_CAPTURE = env.bool("RUNTIME_ERRORS_CAPTURE", default=True)
@@ -235,7 +249,27 @@ RUNTIME_ERRORS_CAPTURE = env.bool("RUNTIME_ERRORS_CAPTURE", default=True)
 # Redaction beyond the built-in rules: key words (matched as words, like the
 # built-in ones) and regular expressions whose matches are replaced.
 RUNTIME_ERRORS_REDACT_KEYS = env.list("RUNTIME_ERRORS_REDACT_KEYS", default=[])
-RUNTIME_ERRORS_REDACT_PATTERNS = env.json("RUNTIME_ERRORS_REDACT_PATTERNS", default=[])
+
+
+def _redact_patterns(patterns):
+    # Checked here, where every server process reads it: a pattern that fails
+    # would fail every report at ingest.
+    if not isinstance(patterns, list) or not all(
+        isinstance(pattern, str) for pattern in patterns
+    ):
+        raise ValidationError("Expected a JSON list of regular expressions.")
+    for pattern in patterns:
+        try:
+            compiled = re.compile(pattern)
+        except re.error as error:
+            raise ValidationError(f"{pattern!r} does not compile: {error}.") from None
+        if compiled.fullmatch(""):
+            raise ValidationError(f"{pattern!r} matches empty text.")
+
+
+RUNTIME_ERRORS_REDACT_PATTERNS = env.json(
+    "RUNTIME_ERRORS_REDACT_PATTERNS", default=[], validate=_redact_patterns
+)
 
 LOGGING = {
     "version": 1,
