@@ -193,12 +193,16 @@ def _same_origin(scope):
         return False
     try:
         source = urlsplit(origin)
-        target = urlsplit(f"{scope.get('scheme', 'ws')}://{host}")
+        target = urlsplit(f"//{host}")
         source_port = source.port or _DEFAULT_PORTS.get(source.scheme)
-        target_port = target.port or _DEFAULT_PORTS.get(target.scheme)
+        # A Host without a port names the default one; behind a proxy that
+        # ends TLS that is 443, though the socket itself arrives as plain ws.
+        target_port = target.port or source_port
     except ValueError:
         return False
     if source.scheme not in ("http", "https") or not source.hostname:
+        return False
+    if source_port != _DEFAULT_PORTS[source.scheme] and target.port is None:
         return False
     same = (source.hostname, source_port) == (target.hostname, target_port)
     return same and validate_host(target.hostname, settings.ALLOWED_HOSTS)

@@ -112,7 +112,14 @@ async def test_socket_ignores_frames_it_cannot_read_and_stays_open(staff_user):
 
 @pytest.mark.parametrize(
     "origin",
-    [b"http://localhost:9", b"http://evil.example", b"null", b"file://"],
+    [
+        b"http://localhost:9",
+        b"https://localhost:8443",
+        b"http://evil.example",
+        b"https://localhost.evil.example",
+        b"null",
+        b"file://",
+    ],
 )
 async def test_socket_refuses_an_origin_on_another_port_or_host(staff_user, origin):
     cookie = await sync_to_async(session_cookie)(staff_user)
@@ -125,6 +132,23 @@ async def test_socket_refuses_an_origin_on_another_port_or_host(staff_user, orig
     assert not foreign_ok
     assert same_ok
     await same.disconnect()
+
+
+async def test_socket_behind_a_tls_proxy_accepts_the_https_page_it_serves(
+    staff_user,
+):
+    # The proxy ends TLS and passes Host without a port; the socket arrives
+    # as plain ws while the page's Origin is https.
+    cookie = await sync_to_async(session_cookie)(staff_user)
+    behind_proxy = socket_for(cookie, origin=b"https://localhost")
+    other_port = socket_for(cookie, origin=b"https://localhost:8443")
+
+    accepted, _ = await behind_proxy.connect()
+    refused, _ = await other_port.connect()
+
+    assert accepted
+    assert not refused
+    await behind_proxy.disconnect()
 
 
 def test_access_log_redacts_secrets_in_query_strings(staff_client, caplog):
