@@ -59,6 +59,11 @@ SHAPES = {
     "IPv6-like runs": ("", "a1:"),
     "command-line options": ("", "--key -pass "),
     "dotted runs": ("", "abcdefgh.abcdefghijklmnopqrstuvwxyz0123456."),
+    "frame locations": ("at ", "/a:1"),
+    "at-sign frames": ("", "a@b:1"),
+    "month-name dates": ("", "Mon, 01 May 2024 "),
+    "access-log dates": ("", "01/May/2024:"),
+    "pod names": ("", "web-7d4b9c8f6-"),
 }
 
 

@@ -26,6 +26,15 @@ def _mask_ip(match):
     return "<ip>"
 
 
+_MONTH = (
+    r"(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?"
+    r"|Aug(?:ust)?|Sep(?:t(?:ember)?)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)"
+)
+_WEEKDAY = r"(?:Mon|Tue(?:s)?|Wed(?:nes)?|Thu(?:rs)?|Fri|Sat(?:ur)?|Sun)(?:day)?"
+# The alphabet Kubernetes draws pod and ReplicaSet suffixes from: no vowels,
+# no 0, 1 or 3, so that the suffix never spells a word.
+_POD_CHARS = "[bcdfghjklmnpqrstvwxz2456789]"
+
 # Order matters: wider shapes go first so that their digits are not masked
 # piecemeal by the number rule, which comes last.
 _MASKS = [
@@ -42,6 +51,21 @@ _MASKS = [
         ),
         "<timestamp>",
     ),
+    # Dates with a month name: ctime and syslog (`Wed May  1 10:00:00 2024`),
+    # HTTP and mail (`Mon, 01 Apr 2024 10:00:00 GMT`), and access logs
+    # (`01/May/2024:10:00:00 +0000`).
+    (
+        re.compile(
+            rf"\b(?:{_WEEKDAY} +)?{_MONTH} +\d{{1,2}}"
+            r"(?:, *\d{4}| +\d{2}:\d{2}:\d{2}(?: +(?:[A-Z]{2,5}|[+-]\d{4}))?"
+            r"(?: +\d{4})?)\b"
+            rf"|\b(?:{_WEEKDAY},? +)?\d{{1,2}} +{_MONTH} +\d{{4}}"
+            r"(?: +\d{2}:\d{2}(?::\d{2})?(?: *(?:[+-]\d{4}\b|[A-Z]{2,5}\b))?)?"
+            rf"|\b\d{{1,2}}/{_MONTH}/\d{{4}}(?::\d{{2}}:\d{{2}}:\d{{2}})?"
+            r"(?: [+-]\d{4}\b)?"
+        ),
+        "<timestamp>",
+    ),
     (re.compile(r"\b\d{2}:\d{2}:\d{2}(?:[.,]\d+)?\b"), "<time>"),
     (
         re.compile(
@@ -54,12 +78,18 @@ _MASKS = [
     (re.compile(r"\b(?:\d{1,3}\.){3}\d{1,3}\b"), _mask_ip),
     (
         re.compile(
-            r"(?<![\w.-])(?:/tmp|/var/tmp|/private/var/folders)(?=/)[^\s'\"`]*"
+            r"(?<![\w.-])(?:/private)?(?:/tmp|/var/tmp|/var/folders)(?=/)[^\s'\"`]*"
             r"|\b[A-Z]:\\(?:Windows\\Temp|Users\\[^\\\s]+\\AppData\\Local\\Temp)"
             r"[^\s'\"`]*",
             re.I,
         ),
         "<tmp>",
+    ),
+    # A Deployment's pod: its name, then the ReplicaSet's hash and the pod's
+    # own suffix, both of which change with every rollout and restart.
+    (
+        re.compile(rf"(?<=[a-z0-9])-{_POD_CHARS}{{6,10}}-{_POD_CHARS}{{5}}\b"),
+        "-<pod>",
     ),
     (re.compile(r"\b0x[0-9a-f]+\b", re.I), "<hex>"),
     (re.compile(r"\b(?=[0-9a-f]*\d)(?=[0-9a-f]*[a-f])[0-9a-f]{8,}\b", re.I), "<hex>"),
@@ -74,10 +104,18 @@ _MASKS = [
 
 # Python: `  File "app/jobs.py", line 40, in run`
 _PYTHON_FRAME = re.compile(r'File "([^"]+)", line \d+, in (\S+)')
-# JavaScript, Java and the like: `at module.function (file:line:col)`
+# JavaScript, Java and the like: `at module.function (file:line:col)`, with
+# `async` and `new` read past (every such frame would otherwise be the same),
+# or `at file:line:col` for code outside a function.
 # (Blanks, not `\s`: a `\s*` at every line start would run across all the
 # empty lines that follow it.)
-_AT_FRAME = re.compile(r"^[ \t]*at[ \t]+([\w$.<>]+)", re.M)
+_AT_FRAME = re.compile(r"^[ \t]*at[ \t]+(?:async[ \t]+)?(?:new[ \t]+)?([^\s(]+)", re.M)
+_FUNCTION = re.compile(r"[\w$.<>]+")
+# Firefox and Safari: `function@file:line:col`, the function empty when
+# anonymous.
+_AT_SIGN_FRAME = re.compile(r"^[ \t]*([\w$.<>/*]*)@(\S+):\d+:\d+[ \t]*$", re.M)
+_LINE_COLUMN = re.compile(r"(?::\d+){1,2}$")
+_URL_ORIGIN = re.compile(r"^[a-z][\w+.-]*://[^/]*", re.I)
 _EXCEPTION_LINE = re.compile(
     r"^([A-Za-z_][\w.]*(?:Error|Exception|Exit|Interrupt|Warning|Fault|Timeout"
     r"|Failure))\b(?::|$)",
@@ -111,7 +149,29 @@ def top_frames(stack, count=FRAME_COUNT):
     ]
     if frames:
         return frames[-count:]
-    return _AT_FRAME.findall(stack or "")[:count]
+    frames = [_at_frame(token) for token in _AT_FRAME.findall(stack or "")]
+    frames = [frame for frame in frames if frame]
+    if frames:
+        return frames[:count]
+    return [
+        f"{_location_module(location)}:{function}"
+        for function, location in _AT_SIGN_FRAME.findall(stack or "")
+    ][:count]
+
+
+def _at_frame(token):
+    if "/" in token or "\\" in token:
+        return _location_module(token)
+    function = _FUNCTION.match(token)
+    return function.group(0) if function else ""
+
+
+def _location_module(location):
+    # A script's URL differs between hosts and its query between releases;
+    # its path is what stays the same.
+    path = _URL_ORIGIN.sub("", _LINE_COLUMN.sub("", location))
+    path = path.split("?", 1)[0].split("#", 1)[0]
+    return _module_of(mask_message(path))
 
 
 def _module_of(path):

@@ -746,3 +746,145 @@ async def test_a_degraded_journal_is_retried_with_growing_delays(live_servers):
     assert 2 <= len(within) <= 4, attempts
     assert status == ("The journal is degraded: its database is unavailable; retrying.")
     assert not watch.page_errors and not watch.dialogs, watch
+
+
+FOCUSED = """() => {
+    const node = document.activeElement;
+    const item = node.closest('#alert-stack li.alert');
+    return {
+        control: node.id || node.className,
+        first: Boolean(item) && item === item.parentNode.firstElementChild,
+    };
+}"""
+
+
+async def test_dismiss_all_by_keyboard_keeps_focus_in_the_stack(
+    live_servers, ingest_key
+):
+    server = live_servers(env=NO_POLLING)
+    messages = [f"disk full on node {n}" for n in "abcdefg"]
+    for message in messages:
+        await ingest(server, ingest_key, report(message=message, source=message))
+
+    async with chromium() as browser:
+        context = await staff_context(browser, server)
+        watch = ScriptWatch()
+        page = await open_staff_page(context, server.url + "/staff/", watch)
+        await wait_for_stack(page, messages[::-1][:5])
+
+        await page.focus("button.alert-stack-dismiss-all")
+        await page.keyboard.press("Enter")
+        await wait_for_stack(page, messages[1::-1])
+        after_first = await page.evaluate(FOCUSED)
+        await page.keyboard.press("Enter")
+        await wait_for_stack(page, messages[:1])
+        after_one = await page.evaluate(FOCUSED)
+        await page.focus("button.alert-stack-dismiss-all")
+        await page.keyboard.press("Enter")
+        await page.wait_for_selector("#alert-stack.is-empty", state="attached")
+        after_last = await page.evaluate(FOCUSED)
+        feed = await (await page.request.get(f"{server.url}{STAFF_URL}feed/")).json()
+
+    assert after_first == {"control": "alert-dismiss", "first": True}
+    assert after_one == {"control": "alert-dismiss", "first": True}
+    assert after_last == {"control": "alert-stack", "first": False}
+    assert feed["active_count"] == 0
+    assert watch.quiet, watch
+
+
+async def test_only_new_or_repeated_errors_are_announced_and_cut_to_150_characters(
+    live_servers, ingest_key
+):
+    server = live_servers(env=NO_POLLING)
+    older = [f"older failure {kind}" for kind in "abcdef"]
+    for message in older:
+        await ingest(server, ingest_key, report(message=message))
+    long_line = "Y" * 3045
+    announced_long = "New error from billing-worker: " + "Y" * 149 + "…"
+
+    async with chromium() as browser:
+        context = await staff_context(browser, server)
+        watch = ScriptWatch()
+        page = await open_staff_page(context, server.url + "/staff/", watch)
+        announcer = page.locator("#alert-stack .alert-stack-announcer")
+        await wait_for_stack(page, older[::-1][:5])
+        at_load = await announcer.text_content()
+
+        await page.click("#alert-stack li.alert >> nth=0 >> .alert-dismiss")
+        await wait_for_stack(page, older[4::-1])
+        # The viewed message has been drawn; give a wrong announcement the
+        # same time to show as the next message takes.
+        await page.wait_for_timeout(500)
+        after_dismissal = await announcer.text_content()
+
+        await ingest(server, ingest_key, report(message=older[2]))
+        await page.wait_for_function(
+            "text => document.querySelector('.alert-stack-announcer')"
+            ".textContent === text",
+            arg=f"Repeated error from billing-worker: {older[2]}",
+            timeout=WAIT_MS,
+        )
+        await ingest(server, ingest_key, report(message=long_line))
+        await page.wait_for_selector(
+            "#alert-stack li.alert .alert-message[title^='YYY']", timeout=WAIT_MS
+        )
+        announced = await announcer.text_content()
+
+    assert at_load == ""
+    assert after_dismissal == ""
+    assert announced == announced_long
+    assert len(announced) == len("New error from billing-worker: ") + 150
+    assert watch.quiet, watch
+
+
+def _staff_with_password(username, password):
+    return get_user_model().objects.create_user(
+        username=username, password=password, is_staff=True
+    )
+
+
+async def test_an_old_tab_dismisses_after_a_logout_and_login_in_another_tab(
+    live_servers, ingest_key
+):
+    server = live_servers(env=NO_POLLING)
+    answer = await ingest(server, ingest_key, report(message="cache node lost"))
+
+    # The password first: setting it later ends the sessions made before.
+    await database_sync_to_async(_staff_with_password)("oncall", "correct horse 42")
+
+    async with chromium() as browser:
+        context = await staff_context(browser, server)
+        watch = ScriptWatch()
+        old_tab = await open_staff_page(context, server.url + "/staff/", watch)
+        await wait_for_stack(old_tab, ["cache node lost"])
+        other_tab = await context.new_page()
+        await other_tab.goto(server.url + "/admin/")
+        await other_tab.click("#logout-form button")
+        await other_tab.wait_for_url("**/admin/logout/")
+
+        await old_tab.click("#alert-stack .alert-dismiss")
+        status = old_tab.locator("#alert-stack .alert-stack-status")
+        await status.filter(has_text="session has ended").wait_for(timeout=WAIT_MS)
+        status_logged_out = await status.text_content()
+        await wait_for_stack(old_tab, ["cache node lost"])
+
+        await other_tab.goto(server.url + "/admin/login/")
+        await other_tab.fill("#id_username", "oncall")
+        await other_tab.fill("#id_password", "correct horse 42")
+        await other_tab.click("input[type=submit]")
+        await other_tab.wait_for_url(server.url + "/admin/")
+        await old_tab.click("#alert-stack .alert-dismiss")
+        await wait_for_stack(old_tab, [])
+        await old_tab.wait_for_timeout(300)
+        dismissed = await (
+            await old_tab.request.get(f"{server.url}{STAFF_URL}{answer['id']}/")
+        ).json()
+        status_logged_in = await status.text_content()
+
+    assert status_logged_out == (
+        "Your session has ended; reload the page to sign in again."
+    )
+    assert dismissed["viewed_at"] is not None
+    assert dismissed["viewed_by"]["username"] == "oncall"
+    assert "session" not in status_logged_in
+    assert not watch.page_errors and not watch.dialogs, watch

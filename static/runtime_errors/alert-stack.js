@@ -30,12 +30,20 @@
   var MAX_RETRY_DELAY = 10000;
   var TIME_REFRESH = 15000;
   var NO_MESSAGE_TEXT = "(no message text)";
+  var ANNOUNCED_LENGTH = 150;
+  var SESSION_ENDED_TEXT = "Your session has ended; reload the page to sign in again.";
+  var RECONNECTING_TEXT = "Live updates lost; reconnecting…";
+  var REFUSED_CODE = 4403;
   var BIDI_CONTROLS = /[\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
 
   var viewedIds = new Set();
-  var announcedIds = new Set();
+  var serverStack = [];
+  var serverCount = 0;
+  var latestSeen = 0;
   var shown = [];
   var activeCount = 0;
+  var awaitingAlerts = false;
+  var sessionEnded = false;
   var retryDelay = MIN_RETRY_DELAY;
   var pollTimer = null;
   var hasRendered = false;
@@ -48,11 +56,10 @@
   }
 
   function csrfToken() {
-    if (root.dataset.csrfToken) {
-      return root.dataset.csrfToken;
-    }
+    // The cookie first: a login in another tab rotates the token, and the
+    // one this page was rendered with is refused from then on.
     var match = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
-    return match ? decodeURIComponent(match[1]) : "";
+    return match ? decodeURIComponent(match[1]) : root.dataset.csrfToken || "";
   }
 
   function safeHref(url) {
@@ -212,18 +219,35 @@
     (control || root).focus();
   }
 
-  function render(stack, count) {
+  function focusFirstAlert() {
+    // Once "Dismiss all shown" hides itself, focus stays in the stack: on
+    // the first alert's Dismiss, or on the stack itself (the toggle is
+    // hidden while it is empty) until alerts come back.
+    var first = list.querySelector(".alert-dismiss");
+    var holder = root.classList.contains("is-empty") ? root : toggle;
+    (first || holder).focus();
+    awaitingAlerts = !first;
+  }
+
+  function render() {
     var focused = focusedAlert();
-    shown = stack.filter(function (error) {
+    var holding = document.activeElement === root || document.activeElement === toggle;
+    awaitingAlerts = awaitingAlerts && holding;
+    var keepInStack = awaitingAlerts || document.activeElement === dismissAll;
+    shown = serverStack.filter(function (error) {
       return !viewedIds.has(error.id);
     });
-    activeCount = Math.max(count, shown.length);
+    var hiddenHere = serverStack.length - shown.length;
+    activeCount = Math.max(serverCount - hiddenHere, shown.length);
     list.replaceChildren.apply(list, shown.map(alertItem));
     renderSummary();
     dismissAll.hidden = shown.length === 0;
     root.classList.toggle("is-empty", shown.length === 0);
     root.dataset.rendered = "yes";
     restoreFocus(focused);
+    if (keepInStack && (awaitingAlerts || dismissAll.hidden)) {
+      focusFirstAlert();
+    }
   }
 
   function renderSummary() {
@@ -238,25 +262,50 @@
     summary.textContent = text;
   }
 
-  function announceNew(stack) {
-    // The first render after page load is what the page already shows;
-    // only errors that arrive afterwards are read out.
-    var fresh = stack.filter(function (error) {
-      return !announcedIds.has(error.id) && !viewedIds.has(error.id);
+  function seenAt(error) {
+    return Date.parse(error.last_seen_at) || 0;
+  }
+
+  function freshErrors(message) {
+    // Only what the server reports as new or repeated is read out, never an
+    // older error that merely comes into view when another is dismissed.
+    var reported = message.type === "runtime_error.created" ||
+      message.type === "runtime_error.updated";
+    var fresh = reported && message.error ? [message.error] :
+      message.stack.filter(function (error) {
+        return seenAt(error) > latestSeen;
+      });
+    return fresh.filter(function (error) {
+      return !viewedIds.has(error.id);
     });
-    stack.forEach(function (error) {
-      announcedIds.add(error.id);
+  }
+
+  function shortened(text) {
+    var characters = Array.from(text);
+    if (characters.length <= ANNOUNCED_LENGTH) {
+      return text;
+    }
+    return characters.slice(0, ANNOUNCED_LENGTH - 1).join("") + "…";
+  }
+
+  function announce(message) {
+    // The first render after page load is what the page already shows.
+    var fresh = hasRendered ? freshErrors(message) : [];
+    hasRendered = true;
+    message.stack.concat(fresh).forEach(function (error) {
+      latestSeen = Math.max(latestSeen, seenAt(error));
     });
-    if (!hasRendered || fresh.length === 0) {
-      hasRendered = true;
+    if (fresh.length === 0) {
       return;
     }
     var newest = fresh[0];
-    var text = "New " + levelName(newest) + " from " + newest.source + ": " +
-      firstLine(newest.message);
-    text = visibleControls(text);
-    if (fresh.length > 1) {
-      text += " (and " + (fresh.length - 1) + " more)";
+    var more = Array.isArray(message.ids) && message.error ?
+      message.ids.length - 1 : fresh.length - 1;
+    var kind = message.type === "runtime_error.updated" ? "Repeated " : "New ";
+    var text = kind + levelName(newest) + " from " + visibleControls(newest.source) +
+      ": " + shortened(visibleControls(firstLine(newest.message)));
+    if (more > 0) {
+      text += " (and " + more + " more)";
     }
     announcer.textContent = text;
   }
@@ -287,8 +336,10 @@
       return;
     }
     root.dataset.lastMessage = String(message.type);
-    announceNew(message.stack);
-    render(message.stack, Number(message.active_count) || 0);
+    announce(message);
+    serverStack = message.stack;
+    serverCount = Number(message.active_count) || 0;
+    render();
   }
 
   function setStatus(text) {
@@ -309,16 +360,26 @@
     ids.forEach(function (id) {
       viewedIds.add(id);
     });
-    render(shown, activeCount - ids.length);
+    render();
     postJson(bulkViewedUrl, {ids: ids}).then(function (response) {
       if (!response.ok) {
-        throw new Error("dismiss refused");
+        var refusal = new Error("dismiss refused");
+        refusal.status = response.status;
+        throw refusal;
       }
-    }).catch(function () {
+      if (sessionEnded) {
+        sessionEnded = false;
+        setStatus(root.dataset.socket === "closed" ? RECONNECTING_TEXT : "");
+      }
+    }).catch(function (error) {
       ids.forEach(function (id) {
         viewedIds.delete(id);
       });
-      setStatus("Could not dismiss; try again.");
+      render();
+      // A 403 means the session this page runs on is gone: retrying cannot
+      // help, reloading (and signing in) does.
+      sessionEnded = sessionEnded || error.status === 403;
+      setStatus(sessionEnded ? SESSION_ENDED_TEXT : "Could not dismiss; try again.");
       pollFeed();
     });
   }
@@ -383,6 +444,7 @@
         // also accepts the socket, then closes it, and must be retried with
         // growing delays, not every half second.
         retryDelay = MIN_RETRY_DELAY;
+        sessionEnded = false;
         stopPolling();
         setStatus("");
       }
@@ -390,7 +452,12 @@
     });
     socket.addEventListener("close", function (event) {
       root.dataset.socket = "closed";
-      setStatus(event.code === degradedCode ? degradedText : "Live updates lost; reconnecting…");
+      sessionEnded = sessionEnded || event.code === REFUSED_CODE;
+      if (event.code === degradedCode) {
+        setStatus(degradedText);
+      } else {
+        setStatus(sessionEnded ? SESSION_ENDED_TEXT : RECONNECTING_TEXT);
+      }
       startPolling();
       window.setTimeout(connect, nextRetryDelay());
     });
