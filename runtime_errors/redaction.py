@@ -16,6 +16,7 @@ Extra key words and patterns come from the ``RUNTIME_ERRORS_REDACT_KEYS`` and
 import functools
 import logging
 import re
+import string
 import traceback
 
 from django.conf import settings
@@ -325,7 +326,7 @@ def redact_text(text):
     if len(text) < _SHORTEST_SECRET:
         return text
     rules = _rules()
-    lowered = text.lower()
+    lowered = _lower_keeping_offsets(text)
     # Most strings are short words or paths; these tests let them skip every
     # pattern that cannot match them.
     has_separator = ":" in text or "=" in text
@@ -361,6 +362,20 @@ def redact_text(text):
     return text
 
 
+_ASCII_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
+
+
+def _lower_keeping_offsets(text):
+    # Offsets found in the lowered text are used in the text itself, and
+    # "İ".lower() is two characters. Key words are ASCII, so lowering ASCII
+    # alone finds them all; lower() is faster and does the same when no
+    # character grew.
+    lowered = text.lower()
+    if len(lowered) != len(text):
+        lowered = text.translate(_ASCII_LOWER)
+    return lowered
+
+
 def _redact_ingest_keys(text):
     pieces, done = [], 0
     for tail in _INGEST_KEY_TAIL.finditer(text):
@@ -383,9 +398,7 @@ def _redact_ingest_keys(text):
 def _redact_assignments(text, rules):
     # Only keys that hold a fragment can be sensitive, so the assignment
     # pattern runs from the start of each word that does, not everywhere.
-    lowered = text.lower()
-    if len(lowered) != len(text):
-        lowered = text
+    lowered = _lower_keeping_offsets(text)
     pieces, done = [], 0
     for hit in rules.fragment.finditer(lowered):
         start = _word_start(text, hit.start())

@@ -483,3 +483,27 @@ def test_pass_as_a_word_marks_a_password_in_keys_and_text():
         "db_pass": "[redacted]",
         "passenger": "Ada",
     }
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "İstanbul job failed: DB_PASSWORD=hunter2 API_TOKEN=abc",
+            "İstanbul job failed: DB_PASSWORD=[redacted] API_TOKEN=[redacted]",
+        ),
+        ("user İlker: Password=hunter2", "user İlker: Password=[redacted]"),
+        (
+            "İİİ Secret: 'x1' then token=t2",
+            "İİİ Secret: '[redacted]' then token=[redacted]",
+        ),
+        ("İstanbul office: Author=Ilker", "İstanbul office: Author=Ilker"),
+    ],
+)
+def test_a_dotted_capital_i_does_not_switch_off_key_redaction(
+    ingest_client, text, expected
+):
+    row = stored(ingest_client, message=text, payload={"note": text})
+
+    assert row.message == expected
+    assert row.payload == {"note": expected}
