@@ -49,6 +49,7 @@ SHAPES = {
     "Digest starts": ("username=", "Digest "),
     "URL schemes": ("", "a://"),
     "URL passwords": ("", "postgres://a:b"),
+    "URL users with @": ("", "s://a@b:c@d:e@"),
     "open private key block": ("-----BEGIN PRIVATE KEY-----", "a\n"),
     "card-like digits": ("", "4111 "),
     "token prefixes": ("", "ghp_xoxb-sk-glpat-"),

@@ -147,8 +147,9 @@ _PEM = re.compile(
 )
 
 # scheme:// and what follows it up to white space or a quote; the callable
-# finds the password, which runs to the last "@", since unescaped "@" and "/"
-# do turn up in real passwords. One pass, so hostile text stays linear.
+# finds the password, which runs from the user's first ":" to the last "@",
+# since unescaped "@" and "/" do turn up in real passwords, and "@" in user
+# names that are addresses. One pass, so hostile text stays linear.
 _URL = re.compile(r"\b([a-z][a-z0-9+.\-]{0,30}://)([^\s\"'<>]{3,2048})", re.I)
 
 _AUTH_SCHEME = re.compile(
@@ -444,7 +445,8 @@ def _redact_url_password(match):
     if at < 0:
         return match.group(0)
     user, colon, password = rest[:at].partition(":")
-    if any(char in user for char in "/?#@"):
+    # A user that runs into a path or a query was no user.
+    if any(char in user for char in "/?#"):
         return match.group(0)
     if not colon and _looks_like_key(user):
         # A key alone in the user's place, as in a Sentry DSN or a token

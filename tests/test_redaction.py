@@ -507,3 +507,33 @@ def test_a_dotted_capital_i_does_not_switch_off_key_redaction(
 
     assert row.message == expected
     assert row.payload == {"note": expected}
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "smtp://alice@example.com:hunter2@smtp.example.com:587 refused",
+            "smtp://alice@example.com:[redacted]@smtp.example.com:587 refused",
+        ),
+        (
+            "clone https://bob@corp.com:S3cretPw@git.corp.com/r.git",
+            "clone https://bob@corp.com:[redacted]@git.corp.com/r.git",
+        ),
+        (
+            "smtp://alice@example.com@smtp.example.com:587 refused",
+            "smtp://alice@example.com@smtp.example.com:587 refused",
+        ),
+        (
+            "see https://corp.com/users?email=a@b.com:x@y",
+            "see https://corp.com/users?email=a@b.com:x@y",
+        ),
+    ],
+)
+def test_a_url_password_is_found_after_a_user_name_holding_an_at_sign(
+    ingest_client, text, expected
+):
+    row = stored(ingest_client, message=text, payload={"note": text})
+
+    assert row.message == expected
+    assert row.payload == {"note": expected}
