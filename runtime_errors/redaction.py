@@ -554,10 +554,10 @@ def redact_data(value):
     while pending:
         source, target, hidden = pending.pop()
         if isinstance(source, dict):
-            pair_name = _pair_name(source)
+            value_key, pair_name = _pair_keys(source)
             for key, item in source.items():
                 item_hidden = hidden or is_sensitive_key(key)
-                if key == "value" and pair_name is not None:
+                if key == value_key and pair_name is not None:
                     item_hidden = item_hidden or is_sensitive_key(pair_name)
                 target[redact_text(key)] = _walked(item, item_hidden, pending)
         else:
@@ -605,18 +605,25 @@ def _empty_like(value):
 
 
 # Header pairs as clients dump them: {"name": "Cookie", "value": "…"} and
-# the like, or ["Authorization", "Bearer …"].
+# the like, also capitalised as AWS and .NET write them ({"Key": …,
+# "Value": …}), or ["Authorization", "Bearer …"].
 _PAIR_NAME_KEYS = ("name", "key", "header", "field")
+_PAIR_KEYS = frozenset({*_PAIR_NAME_KEYS, "value"})
 
 
-def _pair_name(item):
-    if "value" not in item:
-        return None
+def _pair_keys(item):
+    found = {}
+    for key in item:
+        if isinstance(key, str) and len(key) <= 6 and key.lower() in _PAIR_KEYS:
+            found.setdefault(key.lower(), key)
+    value_key = found.get("value")
+    if value_key is None:
+        return None, None
     for name_key in _PAIR_NAME_KEYS:
-        name = item.get(name_key)
+        name = item.get(found.get(name_key))
         if isinstance(name, str):
-            return name
-    return None
+            return value_key, name
+    return value_key, None
 
 
 def _is_sensitive_flag(item):

@@ -537,3 +537,26 @@ def test_a_url_password_is_found_after_a_user_name_holding_an_at_sign(
 
     assert row.message == expected
     assert row.payload == {"note": expected}
+
+
+def test_header_pair_names_match_in_any_case(ingest_client):
+    row = stored(
+        ingest_client,
+        payload={
+            "headers": [
+                {"Key": "Authorization", "Value": "Bearer x"},
+                {"Name": "Cookie", "Value": "a=b"},
+                {"NAME": "X-Api-Key", "VALUE": "k-1"},
+                {"Key": "Content-Type", "Value": "text/plain"},
+                {"Name": "Host", "Value": "api.internal"},
+            ]
+        },
+    )
+
+    assert row.payload["headers"] == [
+        {"Key": "Authorization", "Value": "[redacted]"},
+        {"Name": "Cookie", "Value": "[redacted]"},
+        {"NAME": "X-Api-Key", "VALUE": "[redacted]"},
+        {"Key": "Content-Type", "Value": "text/plain"},
+        {"Name": "Host", "Value": "api.internal"},
+    ]
