@@ -59,6 +59,7 @@ SHAPES = {
     "open frame path": ('File "', "a"),
     "IPv6-like runs": ("", "a1:"),
     "command-line options": ("", "--key -pass "),
+    "user options": ("", " -u a:--user=b:'-u "),
     "dotted runs": ("", "abcdefgh.abcdefghijklmnopqrstuvwxyz0123456."),
 }
 

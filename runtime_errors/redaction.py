@@ -224,6 +224,14 @@ _CLOUD_KEYS = re.compile(
 _INGEST_KEY_TAIL = re.compile(r"\.[A-Za-z0-9]{32}(?!\w)")
 _INGEST_KEY_PREFIX = 8
 
+# curl's -u and --user take user:password. The option must start its
+# argument, after a blank or a quote, and neither part holds a blank, a quote
+# or "=", so each attempt scans text no other attempt scans.
+_USER_OPTION = re.compile(
+    r"(?:^|(?<=[\s\"'\[(,]))(-u|--user)([ \t]++|=)([\"']?+)"
+    r"([^\s:\"'=]*+:)(?!\[redacted\])[^\s\"']++"
+)
+
 _SLACK_WEBHOOK = re.compile(r"(https://hooks\.slack\.com/services/)[A-Za-z0-9/]+")
 
 # Card numbers start with 2 to 6; the Luhn check then weeds out most ids.
@@ -345,6 +353,8 @@ def redact_text(text):
         if "digest" in lowered and "username=" in lowered:
             text = _DIGEST_PARAMS.sub(rf"\1{REDACTED}", text)
         text = _AUTH_SCHEME.sub(_redact_auth_scheme, text)
+    if has_separator and ("-u" in text or "--user" in text):
+        text = _USER_OPTION.sub(rf"\1\2\3\4{REDACTED}", text)
     if (has_separator or "-" in text) and any(
         fragment in lowered for fragment in rules.fragments
     ):
@@ -562,11 +572,14 @@ def redact_data(value):
                 target[redact_text(key)] = _walked(item, item_hidden, pending)
         else:
             pair = _is_sensitive_pair(source)
-            after_flag = False
+            after_flag = after_user = False
             for index, item in enumerate(source):
                 item_hidden = hidden or (pair and index == 1) or after_flag
+                if after_user and isinstance(item, str) and ":" in item:
+                    item_hidden = True
                 target.append(_walked(item, item_hidden, pending))
                 after_flag = _is_sensitive_flag(item)
+                after_user = item in _USER_OPTIONS
     return root
 
 
@@ -634,6 +647,10 @@ def _is_sensitive_flag(item):
         and "=" not in item
         and is_sensitive_key(item)
     )
+
+
+# Options whose value is user:password, as curl's: ["curl", "-u", "a:pw"].
+_USER_OPTIONS = frozenset({"-u", "--user"})
 
 
 def _is_sensitive_pair(items):

@@ -560,3 +560,46 @@ def test_header_pair_names_match_in_any_case(ingest_client):
         {"Key": "Content-Type", "Value": "text/plain"},
         {"Name": "Host", "Value": "api.internal"},
     ]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "curl -u admin:hunter2Secret https://api.internal/x",
+            "curl -u admin:[redacted] https://api.internal/x",
+        ),
+        (
+            "curl --user admin:hunter2Secret -X POST",
+            "curl --user admin:[redacted] -X POST",
+        ),
+        ("curl --user='ops:pw-77' -s", "curl --user='ops:[redacted]' -s"),
+        ("sort -u names.txt -o out:1", "sort -u names.txt -o out:1"),
+        (
+            "curl -u admin https://api.internal/x",
+            "curl -u admin https://api.internal/x",
+        ),
+    ],
+)
+def test_curl_user_options_lose_their_password(ingest_client, text, expected):
+    row = stored(ingest_client, message=text, payload={"note": text})
+
+    assert row.message == expected
+    assert row.payload == {"note": expected}
+
+
+def test_curl_user_options_in_argument_vectors_lose_their_password(ingest_client):
+    row = stored(
+        ingest_client,
+        payload={
+            "argv": ["curl", "-u", "admin:hunter2", "https://api.internal"],
+            "long": ["curl", "--user", "admin:hunter2"],
+            "sort": ["sort", "-u", "names.txt"],
+        },
+    )
+
+    assert row.payload == {
+        "argv": ["curl", "-u", "[redacted]", "https://api.internal"],
+        "long": ["curl", "--user", "[redacted]"],
+        "sort": ["sort", "-u", "names.txt"],
+    }
