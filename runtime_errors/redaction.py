@@ -355,9 +355,9 @@ def redact_text(text):
         text = _AUTH_SCHEME.sub(_redact_auth_scheme, text)
     if has_separator and ("-u" in text or "--user" in text):
         text = _USER_OPTION.sub(rf"\1\2\3\4{REDACTED}", text)
-    if (has_separator or "-" in text) and any(
-        fragment in lowered for fragment in rules.fragments
-    ):
+    # Keys stand before "=" or ":", in options, and in quoted pairs.
+    may_hold_key = has_separator or "-" in text or "'," in text or '",' in text
+    if may_hold_key and any(fragment in lowered for fragment in rules.fragments):
         text = _redact_assignments(text, rules)
     if is_long and "eyJ" in text:
         text = _JWT.sub(_redact_jwt, text)
@@ -416,10 +416,14 @@ def _redact_assignments(text, rules):
         if start < done:
             continue
         key = _KEY.match(text, start) or _FLAG.match(text, start)
+        in_tuple = False
+        if key is None and _TUPLE_OPEN.search(text, max(start - 5, 0), start):
+            key = _TUPLE_KEY.match(text, start)
+            in_tuple = True
         if key is None or not is_sensitive_key(key.group(1)):
             continue
         value = _VALUE.match(text, key.end())
-        if value is None:
+        if value is None or (in_tuple and not any(value.groups())):
             continue
         pieces.append(text[done:start])
         credential = None
@@ -515,15 +519,23 @@ _FLAG = re.compile(r"(--?[\w.-]{1,120})([ \t]+)(?=[^\s-])")
 _VALUE = re.compile(
     r"(?!\[redacted\])"
     r"(?:(\\\")(?:(?!\\\")[^\r\n])++(?:\\\")?"
-    r"|(\")(?:[^\"\\\r\n]|\\.)++\"?"
-    r"|(')(?:[^'\\\r\n]|\\.)++'?"
+    r"|(\\')(?:(?!\\')[^\r\n])++(?:\\')?"
+    r"|(b?\")(?:[^\"\\\r\n]|\\.)++\"?"
+    r"|(b?')(?:[^'\\\r\n]|\\.)++'?"
     r"|[^\s\"',;&}\])<>]+)"
 )
 
+# A pair in a tuple or list, as Python prints headers (ASGI's and httpx's are
+# bytes): `(b'authorization', b'Bearer …')`. Only a quoted value counts, and
+# only when a bracket and a quote open the key.
+_TUPLE_OPEN = re.compile(r"[(\[][ \t]?b?\\?[\"']$")
+_TUPLE_KEY = re.compile(r"([\w.-]{1,120})(\\?[\"'],[ \t]{0,16})")
+
 
 def _assignment_replacement(key, value):
+    # A bytes value keeps its b prefix before the quote, not after.
     quote = next((mark for mark in value.groups() if mark), "")
-    return f"{key.group(0)}{quote}{REDACTED}{quote}"
+    return f"{key.group(0)}{quote}{REDACTED}{quote.removeprefix('b')}"
 
 
 def _redact_jwt(match):

@@ -603,3 +603,32 @@ def test_curl_user_options_in_argument_vectors_lose_their_password(ingest_client
         "long": ["curl", "--user", "[redacted]"],
         "sort": ["sort", "-u", "names.txt"],
     }
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("{b'password': b'hunter2'}", "{b'password': b'[redacted]'}"),
+        (
+            "{\\'password\\': \\'hunter2\\', \\'user\\': \\'bob\\'}",
+            "{\\'password\\': \\'[redacted]\\', \\'user\\': \\'bob\\'}",
+        ),
+        (
+            "headers=[(b'host', b'api.internal'), (b'x-api-key', b'abcd1234efgh')]",
+            "headers=[(b'host', b'api.internal'), (b'x-api-key', b'[redacted]')]",
+        ),
+        (
+            "[('Authorization', 'Bearer abc def'), ('Accept', '*/*')]",
+            "[('Authorization', '[redacted]'), ('Accept', '*/*')]",
+        ),
+        ("{b'user': b'bob', b'mode': b'ro'}", "{b'user': b'bob', b'mode': b'ro'}"),
+        ("('token', 5) and ('key', 'k')", "('token', 5) and ('key', 'k')"),
+    ],
+)
+def test_bytes_reprs_and_escaped_single_quotes_hide_the_whole_value(
+    ingest_client, text, expected
+):
+    row = stored(ingest_client, message=text, payload={"note": text})
+
+    assert row.message == expected
+    assert row.payload == {"note": expected}
