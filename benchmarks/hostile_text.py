@@ -60,6 +60,8 @@ SHAPES = {
     "IPv6-like runs": ("", "a1:"),
     "command-line options": ("", "--key -pass "),
     "user options": ("", " -u a:--user=b:'-u "),
+    "XML elements": ("", "<password>a<token>"),
+    "open XML element": ("<password>", "a"),
     "dotted runs": ("", "abcdefgh.abcdefghijklmnopqrstuvwxyz0123456."),
 }
 

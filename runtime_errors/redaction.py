@@ -355,8 +355,10 @@ def redact_text(text):
         text = _AUTH_SCHEME.sub(_redact_auth_scheme, text)
     if has_separator and ("-u" in text or "--user" in text):
         text = _USER_OPTION.sub(rf"\1\2\3\4{REDACTED}", text)
-    # Keys stand before "=" or ":", in options, and in quoted pairs.
-    may_hold_key = has_separator or "-" in text or "'," in text or '",' in text
+    # Keys stand before "=" or ":", in options, tags and quoted pairs.
+    may_hold_key = (
+        has_separator or "-" in text or "<" in text or "'," in text or '",' in text
+    )
     if may_hold_key and any(fragment in lowered for fragment in rules.fragments):
         text = _redact_assignments(text, rules)
     if is_long and "eyJ" in text:
@@ -416,13 +418,16 @@ def _redact_assignments(text, rules):
         if start < done:
             continue
         key = _KEY.match(text, start) or _FLAG.match(text, start)
-        in_tuple = False
-        if key is None and _TUPLE_OPEN.search(text, max(start - 5, 0), start):
+        value_pattern, in_tuple = _VALUE, False
+        if key is None and start and text[start - 1] == "<":
+            key = _ELEMENT.match(text, start)
+            value_pattern = _ELEMENT_TEXT
+        elif key is None and _TUPLE_OPEN.search(text, max(start - 5, 0), start):
             key = _TUPLE_KEY.match(text, start)
             in_tuple = True
         if key is None or not is_sensitive_key(key.group(1)):
             continue
-        value = _VALUE.match(text, key.end())
+        value = value_pattern.match(text, key.end())
         if value is None or (in_tuple and not any(value.groups())):
             continue
         pieces.append(text[done:start])
@@ -530,6 +535,12 @@ _VALUE = re.compile(
 # only when a bracket and a quote open the key.
 _TUPLE_OPEN = re.compile(r"[(\[][ \t]?b?\\?[\"']$")
 _TUPLE_KEY = re.compile(r"([\w.-]{1,120})(\\?[\"'],[ \t]{0,16})")
+
+
+# An XML element named by a key, `<password>…</password>`: its text to the
+# next tag, or to the end of the line when the tag is never closed.
+_ELEMENT = re.compile(r"([\w.-]{1,120})(>)")
+_ELEMENT_TEXT = re.compile(r"(?!\[redacted\])[^<\r\n]++")
 
 
 def _assignment_replacement(key, value):

@@ -632,3 +632,30 @@ def test_bytes_reprs_and_escaped_single_quotes_hide_the_whole_value(
 
     assert row.message == expected
     assert row.payload == {"note": expected}
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "<login><user>bob</user><password>hunter2</password></login>",
+            "<login><user>bob</user><password>[redacted]</password></login>",
+        ),
+        (
+            "<config><apiKey>k-9f8e7d6c</apiKey><region>eu</region></config>",
+            "<config><apiKey>[redacted]</apiKey><region>eu</region></config>",
+        ),
+        ("fault <password>cut short", "fault <password>[redacted]"),
+        (
+            "<author>Jane</author><keyboard>us</keyboard><password></password>",
+            "<author>Jane</author><keyboard>us</keyboard><password></password>",
+        ),
+    ],
+)
+def test_xml_elements_named_by_a_sensitive_key_lose_their_text(
+    ingest_client, text, expected
+):
+    row = stored(ingest_client, message=text, payload={"note": text})
+
+    assert row.message == expected
+    assert row.payload == {"note": expected}
