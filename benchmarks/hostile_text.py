@@ -61,6 +61,7 @@ SHAPES = {
     "command-line options": ("", "--key -pass "),
     "user options": ("", " -u a:--user=b:'-u "),
     "XML elements": ("", "<password>a<token>"),
+    "keys after a long word": ("", "a" * 40 + " key="),
     "open XML element": ("<password>", "a"),
     "dotted runs": ("", "abcdefgh.abcdefghijklmnopqrstuvwxyz0123456."),
 }

@@ -76,6 +76,7 @@ SENSITIVE_PAIRS = frozenset(
         ("secret", "key"),
         ("sentry", "key"),
         ("signing", "key"),
+        ("subscription", "key"),
     }
 )
 
@@ -425,7 +426,11 @@ def _redact_assignments(text, rules):
         elif key is None and _TUPLE_OPEN.search(text, max(start - 5, 0), start):
             key = _TUPLE_KEY.match(text, start)
             in_tuple = True
-        if key is None or not is_sensitive_key(key.group(1)):
+        if key is None:
+            continue
+        if not is_sensitive_key(key.group(1)) and not (
+            key.re is _KEY and _is_sensitive_after_word(text, start, key.group(1))
+        ):
             continue
         value = value_pattern.match(text, key.end())
         if value is None or (in_tuple and not any(value.groups())):
@@ -445,6 +450,25 @@ def _redact_assignments(text, rules):
         return text
     pieces.append(text[done:])
     return "".join(pieces)
+
+
+# "api key = …": a word across one blank before a key may make a pair.
+_LONGEST_WORD_BEFORE_KEY = 30
+
+
+def _is_sensitive_after_word(text, start, key):
+    end = start - 1
+    if end < 1 or text[end] not in " \t":
+        return False
+    begin = end
+    while (
+        begin > 0
+        and end - begin < _LONGEST_WORD_BEFORE_KEY
+        and text[begin - 1].isascii()
+        and text[begin - 1].isalpha()
+    ):
+        begin -= 1
+    return begin < end and is_sensitive_key(f"{text[begin:end]} {key}")
 
 
 def _word_start(text, index):

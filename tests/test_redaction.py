@@ -659,3 +659,33 @@ def test_xml_elements_named_by_a_sensitive_key_lose_their_text(
 
     assert row.message == expected
     assert row.payload == {"note": expected}
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("config: api key = abc123def", "config: api key = [redacted]"),
+        ("API Key: abc123def, region: eu", "API Key: [redacted], region: eu"),
+        (
+            "Ocp-Apim-Subscription-Key: 0a1b2c3d4e5f60718293a4b5c6d7e8f9",
+            "Ocp-Apim-Subscription-Key: [redacted]",
+        ),
+        ("sort key = created_at", "sort key = created_at"),
+        ("the key: region, subscription: gold", "the key: region, subscription: gold"),
+    ],
+)
+def test_keys_of_two_words_apart_and_subscription_keys_are_redacted(
+    ingest_client, text, expected
+):
+    row = stored(
+        ingest_client,
+        message=text,
+        payload={"note": text, "subscription_key": "k-2", "subscription": "gold"},
+    )
+
+    assert row.message == expected
+    assert row.payload == {
+        "note": expected,
+        "subscription_key": "[redacted]",
+        "subscription": "gold",
+    }
