@@ -689,3 +689,33 @@ def test_keys_of_two_words_apart_and_subscription_keys_are_redacted(
         "subscription_key": "[redacted]",
         "subscription": "gold",
     }
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "card=4111111111111111 cvv=123 exp=12/29",
+            "card=[redacted] cvv=[redacted] exp=12/29",
+        ),
+        ("CVV2: 987, card_cvc=456", "CVV2: [redacted], card_cvc=[redacted]"),
+        ("sim pin=1234 otp: 665544", "sim pin=[redacted] otp: [redacted]"),
+        ("spinner=on pinned=3 opinion: fine", "spinner=on pinned=3 opinion: fine"),
+    ],
+)
+def test_card_codes_pins_and_one_time_passwords_are_redacted(
+    ingest_client, text, expected
+):
+    row = stored(
+        ingest_client,
+        message=text,
+        payload={"note": text, "cvv": "123", "userPin": "0000", "spinner": "on"},
+    )
+
+    assert row.message == expected
+    assert row.payload == {
+        "note": expected,
+        "cvv": "[redacted]",
+        "userPin": "[redacted]",
+        "spinner": "on",
+    }
