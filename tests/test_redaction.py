@@ -3,6 +3,8 @@
 import io
 import json
 import logging
+import re
+from pathlib import Path
 
 import pytest
 
@@ -718,4 +720,34 @@ def test_card_codes_pins_and_one_time_passwords_are_redacted(
         "cvv": "[redacted]",
         "userPin": "[redacted]",
         "spinner": "on",
+    }
+
+
+def readme_list(pattern):
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    section = readme[readme.index("### Redaction") :]
+    listed = re.search(pattern, " ".join(section.split())).group(1)
+    items = re.split(r", | or ", listed)
+    return {
+        variant
+        for item in items
+        for variant in (
+            [item.removesuffix("(s)"), item.removesuffix("(s)") + "s"]
+            if item.endswith("(s)")
+            else [item]
+        )
+    }
+
+
+def test_the_readme_lists_exactly_the_key_words_in_force():
+    from runtime_errors.redaction import (
+        SENSITIVE_ENDINGS,
+        SENSITIVE_PAIRS,
+        SENSITIVE_WORDS,
+    )
+
+    assert readme_list(r"word is one of (.+?) \(so ") == SENSITIVE_WORDS
+    assert readme_list(r"word ends in (.+?) \(`authtoken`\)") == set(SENSITIVE_ENDINGS)
+    assert readme_list(r"two words together are (.+?) \(in text") == {
+        " ".join(pair) for pair in SENSITIVE_PAIRS
     }
