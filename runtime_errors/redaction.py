@@ -634,7 +634,7 @@ def redact_data(value):
                     item_hidden = True
                 target.append(_walked(item, item_hidden, pending))
                 after_flag = _is_sensitive_flag(item)
-                after_user = item in _USER_OPTIONS
+                after_user = isinstance(item, str) and item in _USER_OPTIONS
     return root
 
 

@@ -597,6 +597,7 @@ def test_curl_user_options_in_argument_vectors_lose_their_password(ingest_client
             "argv": ["curl", "-u", "admin:hunter2", "https://api.internal"],
             "long": ["curl", "--user", "admin:hunter2"],
             "sort": ["sort", "-u", "names.txt"],
+            "mixed": [["nested"], {"a": 1}, "-u", ["x:y"]],
         },
     )
 
@@ -604,6 +605,7 @@ def test_curl_user_options_in_argument_vectors_lose_their_password(ingest_client
         "argv": ["curl", "-u", "[redacted]", "https://api.internal"],
         "long": ["curl", "--user", "[redacted]"],
         "sort": ["sort", "-u", "names.txt"],
+        "mixed": [["nested"], {"a": 1}, "-u", ["x:y"]],
     }
 
 
