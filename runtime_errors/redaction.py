@@ -238,8 +238,22 @@ _INGEST_KEY_PREFIX = 8
 # or "=", so each attempt scans text no other attempt scans.
 _USER_OPTION = re.compile(
     r"(?:^|(?<=[\s\"'\[(,]))(-u|--user)([ \t]++|=)([\"']?+)"
-    r"([^\s:\"'=]*+:)(?!\[redacted\])[^\s\"']++"
+    r"([^\s:\"'=]*+:)(?!\[redacted\])([^\s\"']++)"
 )
+
+
+def _redact_user_option(match):
+    option, blank, quote, user, password = match.groups()
+    if _is_uid_and_gid(f"{user}{password}"):
+        return match.group(0)
+    return f"{option}{blank}{quote}{user}{REDACTED}"
+
+
+def _is_uid_and_gid(value):
+    # Docker's -u and --user take uid:gid, as in `docker run -u 1000:1000`.
+    user, _, group = value.partition(":")
+    return user.isdigit() and group.isdigit()
+
 
 _SLACK_WEBHOOK = re.compile(r"(https://hooks\.slack\.com/services/)[A-Za-z0-9/]+")
 
@@ -363,7 +377,7 @@ def redact_text(text):
             text = _DIGEST_PARAMS.sub(rf"\1{REDACTED}", text)
         text = _AUTH_SCHEME.sub(_redact_auth_scheme, text)
     if has_separator and ("-u" in text or "--user" in text):
-        text = _USER_OPTION.sub(rf"\1\2\3\4{REDACTED}", text)
+        text = _USER_OPTION.sub(_redact_user_option, text)
     # Keys stand before "=" or ":", in options, tags and quoted pairs.
     may_hold_key = (
         has_separator or "-" in text or "<" in text or "'," in text or '",' in text
@@ -631,7 +645,7 @@ def redact_data(value):
             for index, item in enumerate(source):
                 item_hidden = hidden or (pair and index == 1) or after_flag
                 if after_user and isinstance(item, str) and ":" in item:
-                    item_hidden = True
+                    item_hidden = item_hidden or not _is_uid_and_gid(item)
                 target.append(_walked(item, item_hidden, pending))
                 after_flag = _is_sensitive_flag(item)
                 after_user = isinstance(item, str) and item in _USER_OPTIONS

@@ -577,6 +577,7 @@ def test_header_pair_names_match_in_any_case(ingest_client):
         ),
         ("curl --user='ops:pw-77' -s", "curl --user='ops:[redacted]' -s"),
         ("sort -u names.txt -o out:1", "sort -u names.txt -o out:1"),
+        ("docker run -u 1000:1000 app", "docker run -u 1000:1000 app"),
         (
             "curl -u admin https://api.internal/x",
             "curl -u admin https://api.internal/x",
@@ -598,6 +599,8 @@ def test_curl_user_options_in_argument_vectors_lose_their_password(ingest_client
             "long": ["curl", "--user", "admin:hunter2"],
             "sort": ["sort", "-u", "names.txt"],
             "mixed": [["nested"], {"a": 1}, "-u", ["x:y"]],
+            "docker": ["docker", "run", "--user", "1000:1000"],
+            "token": ["-u", "1000:1000"],
         },
     )
 
@@ -606,6 +609,8 @@ def test_curl_user_options_in_argument_vectors_lose_their_password(ingest_client
         "long": ["curl", "--user", "[redacted]"],
         "sort": ["sort", "-u", "names.txt"],
         "mixed": [["nested"], {"a": 1}, "-u", ["x:y"]],
+        "docker": ["docker", "run", "--user", "1000:1000"],
+        "token": ["[redacted]", "[redacted]"],
     }
 
 
