@@ -16,6 +16,7 @@ Extra key words and patterns come from the ``RUNTIME_ERRORS_REDACT_KEYS`` and
 import functools
 import logging
 import re
+import string
 import traceback
 
 from django.conf import settings
@@ -40,13 +41,17 @@ SENSITIVE_WORDS = frozenset(
         "creds",
         "csrf",
         "csrftoken",
+        "cvc",
+        "cvv",
         "dsn",
         "jwt",
+        "otp",
         "pass",
         "passphrase",
         "passwd",
         "password",
         "passwords",
+        "pin",
         "pwd",
         "secret",
         "secrets",
@@ -75,6 +80,7 @@ SENSITIVE_PAIRS = frozenset(
         ("secret", "key"),
         ("sentry", "key"),
         ("signing", "key"),
+        ("subscription", "key"),
     }
 )
 
@@ -101,10 +107,14 @@ _KEY_FRAGMENTS = (
     "cookie",
     "cred",
     "csrf",
+    "cvc",
+    "cvv",
     "dsn",
     "jwt",
     "key",
+    "otp",
     "pass",
+    "pin",
     "pwd",
     "secret",
     "session",
@@ -146,8 +156,9 @@ _PEM = re.compile(
 )
 
 # scheme:// and what follows it up to white space or a quote; the callable
-# finds the password, which runs to the last "@", since unescaped "@" and "/"
-# do turn up in real passwords. One pass, so hostile text stays linear.
+# finds the password, which runs from the user's first ":" to the last "@",
+# since unescaped "@" and "/" do turn up in real passwords, and "@" in user
+# names that are addresses. One pass, so hostile text stays linear.
 _URL = re.compile(r"\b([a-z][a-z0-9+.\-]{0,30}://)([^\s\"'<>]{3,2048})", re.I)
 
 _AUTH_SCHEME = re.compile(
@@ -221,6 +232,28 @@ _CLOUD_KEYS = re.compile(
 # checks the prefix.
 _INGEST_KEY_TAIL = re.compile(r"\.[A-Za-z0-9]{32}(?!\w)")
 _INGEST_KEY_PREFIX = 8
+
+# curl's -u and --user take user:password. The option must start its
+# argument, after a blank or a quote, and neither part holds a blank, a quote
+# or "=", so each attempt scans text no other attempt scans.
+_USER_OPTION = re.compile(
+    r"(?:^|(?<=[\s\"'\[(,]))(-u|--user)([ \t]++|=)([\"']?+)"
+    r"([^\s:\"'=]*+:)(?!\[redacted\])([^\s\"']++)"
+)
+
+
+def _redact_user_option(match):
+    option, blank, quote, user, password = match.groups()
+    if _is_uid_and_gid(f"{user}{password}"):
+        return match.group(0)
+    return f"{option}{blank}{quote}{user}{REDACTED}"
+
+
+def _is_uid_and_gid(value):
+    # Docker's -u and --user take uid:gid, as in `docker run -u 1000:1000`.
+    user, _, group = value.partition(":")
+    return user.isdigit() and group.isdigit()
+
 
 _SLACK_WEBHOOK = re.compile(r"(https://hooks\.slack\.com/services/)[A-Za-z0-9/]+")
 
@@ -325,7 +358,7 @@ def redact_text(text):
     if len(text) < _SHORTEST_SECRET:
         return text
     rules = _rules()
-    lowered = text.lower()
+    lowered = _lower_keeping_offsets(text)
     # Most strings are short words or paths; these tests let them skip every
     # pattern that cannot match them.
     has_separator = ":" in text or "=" in text
@@ -343,9 +376,13 @@ def redact_text(text):
         if "digest" in lowered and "username=" in lowered:
             text = _DIGEST_PARAMS.sub(rf"\1{REDACTED}", text)
         text = _AUTH_SCHEME.sub(_redact_auth_scheme, text)
-    if (has_separator or "-" in text) and any(
-        fragment in lowered for fragment in rules.fragments
-    ):
+    if has_separator and ("-u" in text or "--user" in text):
+        text = _USER_OPTION.sub(_redact_user_option, text)
+    # Keys stand before "=" or ":", in options, tags and quoted pairs.
+    may_hold_key = (
+        has_separator or "-" in text or "<" in text or "'," in text or '",' in text
+    )
+    if may_hold_key and any(fragment in lowered for fragment in rules.fragments):
         text = _redact_assignments(text, rules)
     if is_long and "eyJ" in text:
         text = _JWT.sub(_redact_jwt, text)
@@ -359,6 +396,20 @@ def redact_text(text):
     for pattern in rules.extra_patterns:
         text = pattern.sub(REDACTED, text)
     return text
+
+
+_ASCII_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
+
+
+def _lower_keeping_offsets(text):
+    # Offsets found in the lowered text are used in the text itself, and
+    # "İ".lower() is two characters. Key words are ASCII, so lowering ASCII
+    # alone finds them all; lower() is faster and does the same when no
+    # character grew.
+    lowered = text.lower()
+    if len(lowered) != len(text):
+        lowered = text.translate(_ASCII_LOWER)
+    return lowered
 
 
 def _redact_ingest_keys(text):
@@ -383,19 +434,28 @@ def _redact_ingest_keys(text):
 def _redact_assignments(text, rules):
     # Only keys that hold a fragment can be sensitive, so the assignment
     # pattern runs from the start of each word that does, not everywhere.
-    lowered = text.lower()
-    if len(lowered) != len(text):
-        lowered = text
+    lowered = _lower_keeping_offsets(text)
     pieces, done = [], 0
     for hit in rules.fragment.finditer(lowered):
         start = _word_start(text, hit.start())
         if start < done:
             continue
         key = _KEY.match(text, start) or _FLAG.match(text, start)
-        if key is None or not is_sensitive_key(key.group(1)):
+        value_pattern, in_tuple = _VALUE, False
+        if key is None and start and text[start - 1] == "<":
+            key = _ELEMENT.match(text, start)
+            value_pattern = _ELEMENT_TEXT
+        elif key is None and _TUPLE_OPEN.search(text, max(start - 5, 0), start):
+            key = _TUPLE_KEY.match(text, start)
+            in_tuple = True
+        if key is None:
             continue
-        value = _VALUE.match(text, key.end())
-        if value is None:
+        if not is_sensitive_key(key.group(1)) and not (
+            key.re is _KEY and _is_sensitive_after_word(text, start, key.group(1))
+        ):
+            continue
+        value = value_pattern.match(text, key.end())
+        if value is None or (in_tuple and not any(value.groups())):
             continue
         pieces.append(text[done:start])
         credential = None
@@ -412,6 +472,25 @@ def _redact_assignments(text, rules):
         return text
     pieces.append(text[done:])
     return "".join(pieces)
+
+
+# "api key = …": a word across one blank before a key may make a pair.
+_LONGEST_WORD_BEFORE_KEY = 30
+
+
+def _is_sensitive_after_word(text, start, key):
+    end = start - 1
+    if end < 1 or text[end] not in " \t":
+        return False
+    begin = end
+    while (
+        begin > 0
+        and end - begin < _LONGEST_WORD_BEFORE_KEY
+        and text[begin - 1].isascii()
+        and text[begin - 1].isalpha()
+    ):
+        begin -= 1
+    return begin < end and is_sensitive_key(f"{text[begin:end]} {key}")
 
 
 def _word_start(text, index):
@@ -431,7 +510,8 @@ def _redact_url_password(match):
     if at < 0:
         return match.group(0)
     user, colon, password = rest[:at].partition(":")
-    if any(char in user for char in "/?#@"):
+    # A user that runs into a path or a query was no user.
+    if any(char in user for char in "/?#"):
         return match.group(0)
     if not colon and _looks_like_key(user):
         # A key alone in the user's place, as in a Sentry DSN or a token
@@ -490,15 +570,29 @@ _FLAG = re.compile(r"(--?[\w.-]{1,120})([ \t]+)(?=[^\s-])")
 _VALUE = re.compile(
     r"(?!\[redacted\])"
     r"(?:(\\\")(?:(?!\\\")[^\r\n])++(?:\\\")?"
-    r"|(\")(?:[^\"\\\r\n]|\\.)++\"?"
-    r"|(')(?:[^'\\\r\n]|\\.)++'?"
+    r"|(\\')(?:(?!\\')[^\r\n])++(?:\\')?"
+    r"|(b?\")(?:[^\"\\\r\n]|\\.)++\"?"
+    r"|(b?')(?:[^'\\\r\n]|\\.)++'?"
     r"|[^\s\"',;&}\])<>]+)"
 )
 
+# A pair in a tuple or list, as Python prints headers (ASGI's and httpx's are
+# bytes): `(b'authorization', b'Bearer …')`. Only a quoted value counts, and
+# only when a bracket and a quote open the key.
+_TUPLE_OPEN = re.compile(r"[(\[][ \t]?b?\\?[\"']$")
+_TUPLE_KEY = re.compile(r"([\w.-]{1,120})(\\?[\"'],[ \t]{0,16})")
+
+
+# An XML element named by a key, `<password>…</password>`: its text to the
+# next tag, or to the end of the line when the tag is never closed.
+_ELEMENT = re.compile(r"([\w.-]{1,120})(>)")
+_ELEMENT_TEXT = re.compile(r"(?!\[redacted\])[^<\r\n]++")
+
 
 def _assignment_replacement(key, value):
+    # A bytes value keeps its b prefix before the quote, not after.
     quote = next((mark for mark in value.groups() if mark), "")
-    return f"{key.group(0)}{quote}{REDACTED}{quote}"
+    return f"{key.group(0)}{quote}{REDACTED}{quote.removeprefix('b')}"
 
 
 def _redact_jwt(match):
@@ -539,19 +633,22 @@ def redact_data(value):
     while pending:
         source, target, hidden = pending.pop()
         if isinstance(source, dict):
-            pair_name = _pair_name(source)
+            value_key, pair_name = _pair_keys(source)
             for key, item in source.items():
                 item_hidden = hidden or is_sensitive_key(key)
-                if key == "value" and pair_name is not None:
+                if key == value_key and pair_name is not None:
                     item_hidden = item_hidden or is_sensitive_key(pair_name)
                 target[redact_text(key)] = _walked(item, item_hidden, pending)
         else:
             pair = _is_sensitive_pair(source)
-            after_flag = False
+            after_flag = after_user = False
             for index, item in enumerate(source):
                 item_hidden = hidden or (pair and index == 1) or after_flag
+                if after_user and isinstance(item, str) and ":" in item:
+                    item_hidden = item_hidden or not _is_uid_and_gid(item)
                 target.append(_walked(item, item_hidden, pending))
                 after_flag = _is_sensitive_flag(item)
+                after_user = isinstance(item, str) and item in _USER_OPTIONS
     return root
 
 
@@ -590,18 +687,25 @@ def _empty_like(value):
 
 
 # Header pairs as clients dump them: {"name": "Cookie", "value": "…"} and
-# the like, or ["Authorization", "Bearer …"].
+# the like, also capitalised as AWS and .NET write them ({"Key": …,
+# "Value": …}), or ["Authorization", "Bearer …"].
 _PAIR_NAME_KEYS = ("name", "key", "header", "field")
+_PAIR_KEYS = frozenset({*_PAIR_NAME_KEYS, "value"})
 
 
-def _pair_name(item):
-    if "value" not in item:
-        return None
+def _pair_keys(item):
+    found = {}
+    for key in item:
+        if isinstance(key, str) and len(key) <= 6 and key.lower() in _PAIR_KEYS:
+            found.setdefault(key.lower(), key)
+    value_key = found.get("value")
+    if value_key is None:
+        return None, None
     for name_key in _PAIR_NAME_KEYS:
-        name = item.get(name_key)
+        name = item.get(found.get(name_key))
         if isinstance(name, str):
-            return name
-    return None
+            return value_key, name
+    return value_key, None
 
 
 def _is_sensitive_flag(item):
@@ -612,6 +716,10 @@ def _is_sensitive_flag(item):
         and "=" not in item
         and is_sensitive_key(item)
     )
+
+
+# Options whose value is user:password, as curl's: ["curl", "-u", "a:pw"].
+_USER_OPTIONS = frozenset({"-u", "--user"})
 
 
 def _is_sensitive_pair(items):

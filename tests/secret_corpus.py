@@ -299,6 +299,36 @@ TEXT_SAMPLES = [
         ("Dump3r#Night",),
     ),
     (
+        "command-line-password",
+        "curl -u deploy:Cu7l-Pw-9qz https://api.example.com/v1/hooks",
+        ("Cu7l-Pw-9qz",),
+    ),
+    (
+        "url-password",
+        "SMTPAuthenticationError: smtp://alice@example.com:Sm7p-Pw-204@smtp.example.com:587",
+        ("Sm7p-Pw-204",),
+    ),
+    (
+        "key-in-text",
+        "İzmir import failed: DB_PASSWORD=Izm1r-Pw-88 retrying",
+        ("Izm1r-Pw-88",),
+    ),
+    (
+        "python-repr",
+        "scope headers=[(b'host', b'api'), (b'x-api-key', b'Asg1-Key-5531')]",
+        ("Asg1-Key-5531",),
+    ),
+    (
+        "python-repr",
+        "login({b'password': b'By7es-Pw-42'})",
+        ("By7es-Pw-42",),
+    ),
+    (
+        "xml-element",
+        "SOAP fault for <auth><user>ops</user><password>S0ap-Pw-61</password></auth>",
+        ("S0ap-Pw-61",),
+    ),
+    (
         "escaped-json",
         'upstream said "{\\"password\\": \\"Esc4ped-Pw-77\\", \\"user\\": \\"ops\\"}"',
         ("Esc4ped-Pw-77",),
@@ -336,6 +366,10 @@ SENSITIVE_KEYS = [
     "SENTRY_DSN",
     "auth_token",
     "csrftoken",
+    "cvv",
+    "card_pin",
+    "otp",
+    "Ocp-Apim-Subscription-Key",
 ]
 
 KINDS = frozenset(kind for kind, _, _ in TEXT_SAMPLES) | {"sensitive-key"}

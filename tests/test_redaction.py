@@ -3,6 +3,8 @@
 import io
 import json
 import logging
+import re
+from pathlib import Path
 
 import pytest
 
@@ -482,4 +484,277 @@ def test_pass_as_a_word_marks_a_password_in_keys_and_text():
     assert redact_data({"db_pass": "hunter2x", "passenger": "Ada"}) == {
         "db_pass": "[redacted]",
         "passenger": "Ada",
+    }
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "İstanbul job failed: DB_PASSWORD=hunter2 API_TOKEN=abc",
+            "İstanbul job failed: DB_PASSWORD=[redacted] API_TOKEN=[redacted]",
+        ),
+        ("user İlker: Password=hunter2", "user İlker: Password=[redacted]"),
+        (
+            "İİİ Secret: 'x1' then token=t2",
+            "İİİ Secret: '[redacted]' then token=[redacted]",
+        ),
+        ("İstanbul office: Author=Ilker", "İstanbul office: Author=Ilker"),
+    ],
+)
+def test_a_dotted_capital_i_does_not_switch_off_key_redaction(
+    ingest_client, text, expected
+):
+    row = stored(ingest_client, message=text, payload={"note": text})
+
+    assert row.message == expected
+    assert row.payload == {"note": expected}
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "smtp://alice@example.com:hunter2@smtp.example.com:587 refused",
+            "smtp://alice@example.com:[redacted]@smtp.example.com:587 refused",
+        ),
+        (
+            "clone https://bob@corp.com:S3cretPw@git.corp.com/r.git",
+            "clone https://bob@corp.com:[redacted]@git.corp.com/r.git",
+        ),
+        (
+            "smtp://alice@example.com@smtp.example.com:587 refused",
+            "smtp://alice@example.com@smtp.example.com:587 refused",
+        ),
+        (
+            "see https://corp.com/users?email=a@b.com:x@y",
+            "see https://corp.com/users?email=a@b.com:x@y",
+        ),
+    ],
+)
+def test_a_url_password_is_found_after_a_user_name_holding_an_at_sign(
+    ingest_client, text, expected
+):
+    row = stored(ingest_client, message=text, payload={"note": text})
+
+    assert row.message == expected
+    assert row.payload == {"note": expected}
+
+
+def test_header_pair_names_match_in_any_case(ingest_client):
+    row = stored(
+        ingest_client,
+        payload={
+            "headers": [
+                {"Key": "Authorization", "Value": "Bearer x"},
+                {"Name": "Cookie", "Value": "a=b"},
+                {"NAME": "X-Api-Key", "VALUE": "k-1"},
+                {"Key": "Content-Type", "Value": "text/plain"},
+                {"Name": "Host", "Value": "api.internal"},
+            ]
+        },
+    )
+
+    assert row.payload["headers"] == [
+        {"Key": "Authorization", "Value": "[redacted]"},
+        {"Name": "Cookie", "Value": "[redacted]"},
+        {"NAME": "X-Api-Key", "VALUE": "[redacted]"},
+        {"Key": "Content-Type", "Value": "text/plain"},
+        {"Name": "Host", "Value": "api.internal"},
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "curl -u admin:hunter2Secret https://api.internal/x",
+            "curl -u admin:[redacted] https://api.internal/x",
+        ),
+        (
+            "curl --user admin:hunter2Secret -X POST",
+            "curl --user admin:[redacted] -X POST",
+        ),
+        ("curl --user='ops:pw-77' -s", "curl --user='ops:[redacted]' -s"),
+        ("sort -u names.txt -o out:1", "sort -u names.txt -o out:1"),
+        ("docker run -u 1000:1000 app", "docker run -u 1000:1000 app"),
+        (
+            "curl -u admin https://api.internal/x",
+            "curl -u admin https://api.internal/x",
+        ),
+    ],
+)
+def test_curl_user_options_lose_their_password(ingest_client, text, expected):
+    row = stored(ingest_client, message=text, payload={"note": text})
+
+    assert row.message == expected
+    assert row.payload == {"note": expected}
+
+
+def test_curl_user_options_in_argument_vectors_lose_their_password(ingest_client):
+    row = stored(
+        ingest_client,
+        payload={
+            "argv": ["curl", "-u", "admin:hunter2", "https://api.internal"],
+            "long": ["curl", "--user", "admin:hunter2"],
+            "sort": ["sort", "-u", "names.txt"],
+            "mixed": [["nested"], {"a": 1}, "-u", ["x:y"]],
+            "docker": ["docker", "run", "--user", "1000:1000"],
+            "token": ["-u", "1000:1000"],
+        },
+    )
+
+    assert row.payload == {
+        "argv": ["curl", "-u", "[redacted]", "https://api.internal"],
+        "long": ["curl", "--user", "[redacted]"],
+        "sort": ["sort", "-u", "names.txt"],
+        "mixed": [["nested"], {"a": 1}, "-u", ["x:y"]],
+        "docker": ["docker", "run", "--user", "1000:1000"],
+        "token": ["[redacted]", "[redacted]"],
+    }
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("{b'password': b'hunter2'}", "{b'password': b'[redacted]'}"),
+        (
+            "{\\'password\\': \\'hunter2\\', \\'user\\': \\'bob\\'}",
+            "{\\'password\\': \\'[redacted]\\', \\'user\\': \\'bob\\'}",
+        ),
+        (
+            "headers=[(b'host', b'api.internal'), (b'x-api-key', b'abcd1234efgh')]",
+            "headers=[(b'host', b'api.internal'), (b'x-api-key', b'[redacted]')]",
+        ),
+        (
+            "[('Authorization', 'Bearer abc def'), ('Accept', '*/*')]",
+            "[('Authorization', '[redacted]'), ('Accept', '*/*')]",
+        ),
+        ("{b'user': b'bob', b'mode': b'ro'}", "{b'user': b'bob', b'mode': b'ro'}"),
+        ("('token', 5) and ('key', 'k')", "('token', 5) and ('key', 'k')"),
+    ],
+)
+def test_bytes_reprs_and_escaped_single_quotes_hide_the_whole_value(
+    ingest_client, text, expected
+):
+    row = stored(ingest_client, message=text, payload={"note": text})
+
+    assert row.message == expected
+    assert row.payload == {"note": expected}
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "<login><user>bob</user><password>hunter2</password></login>",
+            "<login><user>bob</user><password>[redacted]</password></login>",
+        ),
+        (
+            "<config><apiKey>k-9f8e7d6c</apiKey><region>eu</region></config>",
+            "<config><apiKey>[redacted]</apiKey><region>eu</region></config>",
+        ),
+        ("fault <password>cut short", "fault <password>[redacted]"),
+        (
+            "<author>Jane</author><keyboard>us</keyboard><password></password>",
+            "<author>Jane</author><keyboard>us</keyboard><password></password>",
+        ),
+    ],
+)
+def test_xml_elements_named_by_a_sensitive_key_lose_their_text(
+    ingest_client, text, expected
+):
+    row = stored(ingest_client, message=text, payload={"note": text})
+
+    assert row.message == expected
+    assert row.payload == {"note": expected}
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("config: api key = abc123def", "config: api key = [redacted]"),
+        ("API Key: abc123def, region: eu", "API Key: [redacted], region: eu"),
+        (
+            "Ocp-Apim-Subscription-Key: 0a1b2c3d4e5f60718293a4b5c6d7e8f9",
+            "Ocp-Apim-Subscription-Key: [redacted]",
+        ),
+        ("sort key = created_at", "sort key = created_at"),
+        ("the key: region, subscription: gold", "the key: region, subscription: gold"),
+    ],
+)
+def test_keys_of_two_words_apart_and_subscription_keys_are_redacted(
+    ingest_client, text, expected
+):
+    row = stored(
+        ingest_client,
+        message=text,
+        payload={"note": text, "subscription_key": "k-2", "subscription": "gold"},
+    )
+
+    assert row.message == expected
+    assert row.payload == {
+        "note": expected,
+        "subscription_key": "[redacted]",
+        "subscription": "gold",
+    }
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "card=4111111111111111 cvv=123 exp=12/29",
+            "card=[redacted] cvv=[redacted] exp=12/29",
+        ),
+        ("CVV2: 987, card_cvc=456", "CVV2: [redacted], card_cvc=[redacted]"),
+        ("sim pin=1234 otp: 665544", "sim pin=[redacted] otp: [redacted]"),
+        ("spinner=on pinned=3 opinion: fine", "spinner=on pinned=3 opinion: fine"),
+    ],
+)
+def test_card_codes_pins_and_one_time_passwords_are_redacted(
+    ingest_client, text, expected
+):
+    row = stored(
+        ingest_client,
+        message=text,
+        payload={"note": text, "cvv": "123", "userPin": "0000", "spinner": "on"},
+    )
+
+    assert row.message == expected
+    assert row.payload == {
+        "note": expected,
+        "cvv": "[redacted]",
+        "userPin": "[redacted]",
+        "spinner": "on",
+    }
+
+
+def readme_list(pattern):
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    section = readme[readme.index("### Redaction") :]
+    listed = re.search(pattern, " ".join(section.split())).group(1)
+    items = re.split(r", | or ", listed)
+    return {
+        variant
+        for item in items
+        for variant in (
+            [item.removesuffix("(s)"), item.removesuffix("(s)") + "s"]
+            if item.endswith("(s)")
+            else [item]
+        )
+    }
+
+
+def test_the_readme_lists_exactly_the_key_words_in_force():
+    from runtime_errors.redaction import (
+        SENSITIVE_ENDINGS,
+        SENSITIVE_PAIRS,
+        SENSITIVE_WORDS,
+    )
+
+    assert readme_list(r"word is one of (.+?) \(so ") == SENSITIVE_WORDS
+    assert readme_list(r"word ends in (.+?) \(`authtoken`\)") == set(SENSITIVE_ENDINGS)
+    assert readme_list(r"two words together are (.+?) \(in text") == {
+        " ".join(pair) for pair in SENSITIVE_PAIRS
     }
