@@ -104,6 +104,7 @@ SENSITIVE_ENDINGS = (
 _KEY_FRAGMENTS = (
     "auth",
     "bearer",
+    "conn",
     "cookie",
     "cred",
     "csrf",
@@ -457,6 +458,8 @@ def _redact_assignments(text, rules):
         value = value_pattern.match(text, key.end())
         if value is None or (in_tuple and not any(value.groups())):
             continue
+        if not any(value.groups()) and _names_connection_string(key.group(1)):
+            value = _CONNECTION_VALUE.match(text, key.end()) or value
         pieces.append(text[done:start])
         credential = None
         if value.group(0).lower() in AUTH_SCHEMES:
@@ -587,6 +590,18 @@ _TUPLE_KEY = re.compile(r"([\w.-]{1,120})(\\?[\"'],[ \t]{0,16})")
 # next tag, or to the end of the line when the tag is never closed.
 _ELEMENT = re.compile(r"([\w.-]{1,120})(>)")
 _ELEMENT_TEXT = re.compile(r"(?!\[redacted\])[^<\r\n]++")
+
+
+# A connection string's parts are joined by semicolons, which end any other
+# unquoted value: `AccountName=a;Key=…` is one value to its first blank.
+_CONNECTION_VALUE = re.compile(r"[^\s\"'<>]++")
+_CONNECTION_WORDS = frozenset({("connection", "string"), ("conn", "str")})
+
+
+def _names_connection_string(key):
+    words = key_words(key)
+    pairs = zip(words, words[1:], strict=False)
+    return any(pair in _CONNECTION_WORDS for pair in pairs)
 
 
 def _assignment_replacement(key, value):

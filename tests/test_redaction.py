@@ -758,3 +758,28 @@ def test_the_readme_lists_exactly_the_key_words_in_force():
     assert readme_list(r"two words together are (.+?) \(in text") == {
         " ".join(pair) for pair in SENSITIVE_PAIRS
     }
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "connection_string: AccountName=a;Key=Zm9vYmFy rejected",
+            "connection_string: [redacted] rejected",
+        ),
+        ("conn_str=Server=db;Pw=pw1", "conn_str=[redacted]"),
+        ("ConnectionString='Server=db;Uid=app'", "ConnectionString='[redacted]'"),
+        (
+            "connection refused: host=db;port=5432",
+            "connection refused: host=db;port=5432",
+        ),
+        ("connections=12;connect_timeout=5", "connections=12;connect_timeout=5"),
+    ],
+)
+def test_connection_strings_under_their_keys_are_hidden_in_text(
+    ingest_client, text, expected
+):
+    row = stored(ingest_client, message=text, payload={"note": text})
+
+    assert row.message == expected
+    assert row.payload == {"note": expected}
