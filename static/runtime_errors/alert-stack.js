@@ -80,13 +80,14 @@
     if (seconds < 45) {
       return "just now";
     }
+    // Whole units elapsed, so that 59 minutes never reads as "60 min ago".
     if (seconds < 3600) {
-      return Math.max(1, Math.round(seconds / 60)) + " min ago";
+      return Math.max(1, Math.floor(seconds / 60)) + " min ago";
     }
     if (seconds < 86400) {
-      return Math.round(seconds / 3600) + " h ago";
+      return Math.floor(seconds / 3600) + " h ago";
     }
-    return Math.round(seconds / 86400) + " d ago";
+    return Math.floor(seconds / 86400) + " d ago";
   }
 
   function firstLine(text) {
