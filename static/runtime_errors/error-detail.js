@@ -8,17 +8,21 @@
   }
 
   function csrfToken() {
-    var stack = document.getElementById("alert-stack");
-    if (stack && stack.dataset.csrfToken) {
-      return stack.dataset.csrfToken;
-    }
+    // The cookie first: a login in another tab replaces the token this page
+    // was rendered with.
     var match = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
-    return match ? decodeURIComponent(match[1]) : "";
+    if (match) {
+      return decodeURIComponent(match[1]);
+    }
+    var stack = document.getElementById("alert-stack");
+    return stack && stack.dataset.csrfToken ? stack.dataset.csrfToken : "";
   }
 
-  function showFailure() {
+  function showFailure(response) {
     button.disabled = false;
-    button.textContent = "Could not dismiss; try again";
+    button.textContent = response && response.status === 403 ?
+      "Your session has ended; reload the page to sign in again" :
+      "Could not dismiss; try again";
   }
 
   button.addEventListener("click", function () {
@@ -32,7 +36,9 @@
         window.location.reload();
         return;
       }
-      showFailure();
-    }).catch(showFailure);
+      showFailure(response);
+    }).catch(function () {
+      showFailure(null);
+    });
   });
 }());
