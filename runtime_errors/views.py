@@ -200,10 +200,29 @@ def dashboard(request):
             "filterset": filterset,
             "page": page,
             "counts": _counts_by_level(errors, request),
+            "order_description": _order_description(filterset),
             "charts": charts.occurrence_charts(now=timezone.now()),
             "query_without_page": _query_without_page(request),
         },
     )
+
+
+ORDER_DESCRIPTIONS = {
+    "-last_seen_at": "newest first",
+    "last_seen_at": "oldest first",
+    "-first_seen_at": "first seen most recently first",
+    "first_seen_at": "first seen longest ago first",
+    "-occurrences": "most occurrences first",
+    "occurrences": "fewest occurrences first",
+    "-level": "most severe first",
+    "level": "least severe first",
+}
+
+
+def _order_description(filterset):
+    ordering = filterset.is_valid() and filterset.form.cleaned_data.get("ordering")
+    first = ordering[0] if ordering else "-last_seen_at"
+    return ORDER_DESCRIPTIONS.get(first, "in the chosen order")
 
 
 def _query_without_page(request):

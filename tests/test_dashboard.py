@@ -362,3 +362,25 @@ def test_bidi_controls_show_as_marks_and_are_kept_as_sent(client, staff_user):
         assert "\u202e" not in page
     error.refresh_from_db()
     assert error.message == "user \u202eNIMDA\u202c logged in"
+
+
+@pytest.mark.parametrize(
+    ("ordering", "described", "first"),
+    [
+        ("", "newest first", "later"),
+        ("last_seen_at", "oldest first", "earlier"),
+        ("-occurrences", "most occurrences first", "earlier"),
+    ],
+)
+def test_dashboard_says_in_which_order_it_lists(
+    client, staff_user, ordering, described, first
+):
+    ingest(report(message="earlier"), report(message="earlier"), now=NOON)
+    ingest(report(message="later"), now=NOON + dt.timedelta(hours=1))
+    client.force_login(staff_user)
+
+    page = client.get("/staff/", {"ordering": ordering, "status": "all"})
+
+    caption = re.search(r"<caption>(.*?)</caption>", page.content.decode()).group(1)
+    assert caption == f"2 matching errors, {described}"
+    assert [error.message for error in page.context["page"]][0] == first
