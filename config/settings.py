@@ -94,10 +94,17 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # A pooled connection may have died with the database; checking it when
     # it is handed out lets the service recover by itself.
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    _POOL_MIN = env.int("DATABASE_POOL_MIN_SIZE", default=2, validate=Range(min=0))
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
-        "min_size": env.int("DATABASE_POOL_MIN_SIZE", default=2),
-        "max_size": env.int("DATABASE_POOL_MAX_SIZE", default=10),
-        "timeout": env.float("DATABASE_POOL_TIMEOUT", default=5.0),
+        "min_size": _POOL_MIN,
+        "max_size": env.int(
+            "DATABASE_POOL_MAX_SIZE",
+            default=max(10, _POOL_MIN),
+            validate=Range(min=max(1, _POOL_MIN)),
+        ),
+        "timeout": env.float(
+            "DATABASE_POOL_TIMEOUT", default=5.0, validate=Range(min=0.1)
+        ),
     }
 elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"].setdefault("OPTIONS", {}).update(
@@ -163,7 +170,8 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "admin:login"
 
 LANGUAGE_CODE = "en-us"
-TIME_ZONE = env.str("DJANGO_TIME_ZONE", default="UTC")
+# Pages, the API and the filters all speak UTC, as their labels say.
+TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
 
@@ -173,6 +181,11 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False
+# Served over https (directly or behind a proxy that ends TLS), cookies must
+# not travel over plain http.
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env.bool(
+    "DJANGO_SECURE_COOKIES", default=False
+)
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 

@@ -11,7 +11,13 @@ from .live import PROJECT_DIR
 
 def check_with(**environment):
     """Run `manage.py check` with these variables; return the result."""
-    env = {**os.environ, "DJANGO_DEBUG": "1", **environment}
+    env = {
+        **os.environ,
+        "DJANGO_DEBUG": "1",
+        # The pool's settings apply to PostgreSQL only; nothing connects.
+        "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/unused",
+        **environment,
+    }
     return subprocess.run(
         [sys.executable, "manage.py", "check"],
         cwd=PROJECT_DIR,
@@ -33,6 +39,8 @@ def check_with(**environment):
         ("RUNTIME_ERRORS_UPDATE_INTERVAL", "-1", "0.25"),
         ("RUNTIME_ERRORS_PRUNE_AFTER_DAYS", "-5", "30"),
         ("CHANNEL_LAYER_GROUP_EXPIRY", "0", "3600"),
+        ("DATABASE_POOL_MAX_SIZE", "0", "4"),
+        ("DATABASE_POOL_TIMEOUT", "-1", "2"),
     ],
 )
 def test_a_bad_value_stops_start_up_naming_the_variable(variable, bad, good):
