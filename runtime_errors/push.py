@@ -45,11 +45,16 @@ PENDING_SECONDS = 30
 def stack_message(message_type, **fields):
     """Return a message of this type with the current stack and count."""
     active_count, newest = runtime_error_feed()
+    return _message(message_type, active_count, serialize_errors(newest), **fields)
+
+
+def _message(message_type, active_count, stack, **fields):
+    # Every message carries the stack and the count, whatever else it holds.
     return {
         "type": message_type,
         **fields,
         "active_count": active_count,
-        "stack": serialize_errors(newest),
+        "stack": stack,
     }
 
 
@@ -97,13 +102,7 @@ def _publish_errors(message_type, ids, *, active_only=False):
         error = _newest_of(ids, stack, active_only=active_only)
         if error is None and active_only:
             return None
-        return {
-            "type": message_type,
-            "error": error,
-            "ids": list(ids),
-            "active_count": active_count,
-            "stack": stack,
-        }
+        return _message(message_type, active_count, stack, error=error, ids=list(ids))
 
     _send(build)
 

@@ -8,7 +8,7 @@ from asgiref.testing import ApplicationCommunicator
 from django.db import connections
 
 from config.asgi import application
-from runtime_errors.models import RuntimeError
+from runtime_errors.models import CONTEXT_FIELDS, RuntimeError
 
 from .conftest import INGEST_URL, STAFF_URL, post_json, report, session_cookie
 
@@ -267,19 +267,7 @@ def test_date_bounds_are_read_in_utc_since_inclusive_until_exclusive(
     ]
 
 
-@pytest.mark.parametrize(
-    "field",
-    [
-        "source",
-        "stage",
-        "run_id",
-        "task_id",
-        "correlation_id",
-        "project",
-        "namespace",
-        "job",
-    ],
-)
+@pytest.mark.parametrize("field", ["source", "stage", *CONTEXT_FIELDS])
 def test_each_context_filter_finds_exactly_the_errors_with_that_value(
     staff_client, ingest_client, field
 ):
